@@ -28,6 +28,7 @@ class Streams:
         self.seed = v.integer("seed", seed, 0, 2**63 - 1)
         self.root = np.random.SeedSequence(self.seed)
         self._generators: dict[str, np.random.Generator] = {}
+        self._draws: dict[tuple, Draws] = {}
 
     def generator(self, name: str) -> np.random.Generator:
         """The generator for ``name`` (a child of the root sequence keyed by the name)."""
@@ -38,8 +39,16 @@ class Streams:
         return g
 
     def draws(self, name: str, dist) -> Draws:
-        """An indexable, lazily extended sequence of draws from ``dist`` on stream ``name``."""
-        return Draws(self.generator(name), dist)
+        """The i-th draw of ``dist`` on stream ``name``, shared by every component that asks.
+
+        Consumers of one queue share one sequence, so message i takes the same time whichever consumer
+        takes it. If a second, different distribution asks for the same name it gets its own stream.
+        """
+        d = self._draws.get((name, dist))
+        if d is None:
+            taken = any(n == name for n, _ in self._draws)
+            d = self._draws[(name, dist)] = Draws(self.generator(f"{name}#{dist!r}" if taken else name), dist)
+        return d
 
 
 class Draws:

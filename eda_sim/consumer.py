@@ -1,0 +1,158 @@
+"""Consumers of a work queue or topic subscription: push delivery or polling, with concurrency.
+
+A consumer holds up to ``prefetch`` unacknowledged messages and works on up to ``concurrency`` at a
+time. Message i takes the i-th draw of the subscription's service-time stream, whichever consumer gets
+it, so runs that differ only in the number of consumers still share every service time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import simpy
+
+from . import validate as v
+from .database import DatabaseError
+from .distributions import as_distribution
+from .fault import Health
+
+
+class Consumer:
+    """One consumer process (with ``concurrency`` workers) attached to a queue.
+
+    ``poll_interval=None`` means push delivery (the broker sends messages as they arrive); a number T
+    means the consumer asks the broker every T seconds and takes what is there (counting empty polls).
+    ``ack_every=k`` acknowledges in batches of k (or when idle): a crash between processing and the
+    batch ack redelivers processed messages, which then count as duplicates (at-least-once).
+    ``db``, ``reads`` and ``writes`` make each message run queries against a :class:`Database`.
+    """
+
+    def __init__(self, system, queue, name: str | None = None, *, service=1.0, concurrency: int = 1,
+                 prefetch: int = 1, poll_interval: float | None = None, ack_every: int = 1,
+                 db=None, reads: int = 0, writes: int = 0, stream: str | None = None):
+        self.system = system
+        self.env = system.env
+        self.queue = queue
+        self.name = system.register(name or f"{queue.name}.consumer{len(queue.consumers) + 1}", self)
+        self.service = as_distribution("service", service)
+        self.concurrency = v.integer("concurrency", concurrency, 1, 1000)
+        self.prefetch = v.integer("prefetch", prefetch, 1, 100_000)
+        self.poll_interval = None if poll_interval is None else v.positive("poll_interval", poll_interval, 1e5)
+        self.ack_every = v.integer("ack_every", ack_every, 1, 100_000)
+        self.reads = v.integer("reads", reads, 0, 1000)
+        self.writes = v.integer("writes", writes, 0, 1000)
+        if (reads or writes) and db is None:
+            raise ValueError("reads and writes need a db (a Database) to query")
+        self.db = db
+        self.push = poll_interval is None
+        self.draws = system.streams.draws(f"service:{stream or queue.name}", self.service)
+        self._fail_rng = system.streams.generator(f"fail:{self.name}")
+        self.health = Health()
+        self.health.on_change = self._health_changed
+        self.unacked: dict[int, None] = {}  # insertion-ordered set
+        self.buffer: deque[int] = deque()
+        self._to_ack: list[int] = []
+        self._waiting: list = []
+        self.in_idle = False
+        self.busy = 0
+        self.polls = self.empty_polls = 0
+        self._procs: list = []
+        system.workers_total += self.concurrency
+        self._start()
+        queue.attach(self)
+
+    def credit(self) -> int:
+        return self.prefetch - len(self.unacked)
+
+    def receive(self, mid: int) -> None:
+        """The broker hands over a message (push, or the answer to a poll)."""
+        self.unacked[mid] = None
+        self.buffer.append(mid)
+        if self._waiting:
+            self._waiting.pop().succeed()
+
+    def _start(self) -> None:
+        env = self.env
+        self._procs = [env.process(self._work()) for _ in range(self.concurrency)]
+        if not self.push:
+            self._procs.append(env.process(self._poll()))
+
+    def _work(self):
+        env, buffer, queue, system = self.env, self.buffer, self.queue, self.system
+        log = queue.log
+        draws, health = self.draws, self.health
+        db = self.db
+        while True:
+            if not buffer:
+                ev = env.event()
+                self._waiting.append(ev)
+                try:
+                    yield ev
+                except simpy.Interrupt:
+                    return
+                continue
+            mid = buffer.popleft()
+            start = env.now
+            self.busy += 1
+            try:
+                yield env.timeout(draws[mid] * health.slow)
+                if db is not None:
+                    for _ in range(self.reads):
+                        yield from db.query("read", mid)
+                    for _ in range(self.writes):
+                        yield from db.query("write", mid)
+                failed = health.fail > 0 and self._fail_rng.random() < health.fail
+            except simpy.Interrupt:
+                system.busy_time += env.now - start
+                self.busy -= 1
+                return
+            except DatabaseError:
+                failed = True
+            system.busy_time += env.now - start
+            self.busy -= 1
+            if failed:
+                queue.nack(self, mid)
+                continue
+            log.complete(mid, env.now)
+            to_ack = self._to_ack
+            to_ack.append(mid)
+            if len(to_ack) >= self.ack_every or not buffer:
+                self._to_ack = []
+                queue.ack(self, to_ack)
+
+    def _poll(self):
+        env, period = self.env, self.poll_interval
+        while True:
+            try:
+                yield env.timeout(period)
+            except simpy.Interrupt:
+                return
+            if self.health.down:
+                continue
+            self.polls += 1
+            self.system.count("polls")
+            if self.queue.fetch(self, self.credit()) == 0:
+                self.empty_polls += 1
+                self.system.count("empty_polls")
+
+    def _health_changed(self, was_down: bool) -> None:
+        down = self.health.down
+        if down and not was_down:
+            for p in self._procs:
+                if p.is_alive:
+                    p.interrupt("crash")
+            self._procs = []
+            self._waiting.clear()
+            self.buffer.clear()
+            self._to_ack = []
+            self.queue.consumer_lost(self)
+        elif was_down and not down:
+            self._start()
+            self.queue.ready_for_more(self)
+
+
+def consumers(system, queue, n: int, *, name: str | None = None, **options) -> list[Consumer]:
+    """``n`` identical competing consumers on ``queue`` (a consumer group for a work queue)."""
+    n = v.integer("consumers", n, 0, 1000)
+    base = name or f"{queue.name}.consumer"
+    return [Consumer(system, queue, f"{base}{i + 1}", **options) for i in range(n)]

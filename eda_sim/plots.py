@@ -1,0 +1,175 @@
+"""Plot helpers shared by every notebook, so all charts in the lab look alike.
+
+Each architecture keeps one colour everywhere (Request/Response vermillion, Event-driven blue, from
+the colour-blind-safe Okabe-Ito palette), reference curves are dashed grey, and outage windows are a
+grey band. Figures are ``plotly.graph_objects.FigureWidget`` objects so a control panel can change
+their data in place (inside ``fig.batch_update()``) instead of drawing a new figure on every slider
+move. FigureWidget ships its JavaScript inside the Python package (through anywidget), so the charts
+render offline: nothing here refers to a CDN.
+
+Typical use::
+
+    fig = plots.figure("Consumer lag", "time (s)", "lag (messages)")
+    plots.line(fig, "R/R backlog", arch="rr")
+    plots.line(fig, "EDA backlog", arch="eda")
+    plots.shade_window(fig, 10, 20)
+    ...
+    with fig.batch_update():               # in a panel's update(result)
+        plots.set_xy(fig, "EDA backlog", result.t, result.lag)
+        plots.move_window(fig, result.outage_start, result.outage_end)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+#: One fixed colour per architecture plus neutral colours for extra series.
+COLORS: dict[str, str] = {
+    "rr": "#D55E00",       # Request/Response: vermillion
+    "eda": "#0072B2",      # Event-driven: blue
+    "theory": "#7F7F7F",   # closed-form reference curves (drawn dashed)
+    "outage": "#9E9E9E",   # shaded outage / fault windows
+    "extra": "#009E73",    # a third series (bluish green)
+    "extra2": "#CC79A7",   # a fourth series (reddish purple)
+    "neutral": "#444444",  # text and thin guide lines
+}
+
+#: Legend names for the two architectures.
+LABELS: dict[str, str] = {"rr": "Request/Response", "eda": "Event-driven"}
+
+TEMPLATE = "plotly_white"
+_OUTAGE_OPACITY = 0.18
+
+
+def figure(title: str, x_title: str, y_title: str, *, height: int = 360,
+           y_range: Sequence[float] | None = None, legend: bool = True) -> go.FigureWidget:
+    """An empty FigureWidget in the lab's style.
+
+    Axis titles are required and should carry their units, e.g. ``"time (s)"``, ``"latency (ms)"``,
+    so a learner never has to guess what a number means. The legend sits horizontally above the
+    plot, where it does not hide data.
+    """
+    for name, text in (("x_title", x_title), ("y_title", y_title)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty axis title with units, e.g. 'time (s)'")
+    if y_range is not None and len(y_range) != 2:
+        raise ValueError(f"y_range must be (low, high), got {y_range!r}")
+    top = 36 + (28 if title else 0) + (24 if legend else 0)
+    layout = go.Layout(
+        template=TEMPLATE,
+        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yanchor="top", font=dict(size=15)),
+        height=height,
+        margin=dict(l=64, r=16, t=top, b=52),
+        xaxis=dict(title=dict(text=x_title), zeroline=False),
+        yaxis=dict(title=dict(text=y_title), zeroline=False,
+                   range=list(y_range) if y_range is not None else None),
+        showlegend=legend,
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.02, yanchor="bottom"),
+    )
+    return go.FigureWidget(layout=layout)
+
+
+def line(fig, name: str, x=(), y=(), *, arch: str | None = None, dash: str | None = None,
+         mode: str = "lines", color: str | None = None) -> int:
+    """Add a named line (scatter) trace and return its index in ``fig.data``.
+
+    ``arch`` ("rr" or "eda") picks the architecture's colour; ``color`` overrides it.
+    Names must be unique within a figure because :func:`set_xy` finds traces by name.
+    """
+    _check_new_name(fig, name)
+    fig.add_scatter(x=x, y=y, name=name, mode=mode, line=dict(color=_color(arch, color), dash=dash))
+    return len(fig.data) - 1
+
+
+def bar(fig, name: str, x=(), y=(), *, arch: str | None = None, color: str | None = None) -> int:
+    """Add a named bar trace coloured like :func:`line` and return its index."""
+    _check_new_name(fig, name)
+    fig.add_bar(x=x, y=y, name=name, marker=dict(color=_color(arch, color)))
+    return len(fig.data) - 1
+
+
+def theory_line(fig, x, y, name: str) -> int:
+    """Add a dashed grey reference curve (a closed-form result) and return its index."""
+    return line(fig, name, x, y, dash="dash", color=COLORS["theory"])
+
+
+def set_xy(fig, name_or_index: str | int, x, y) -> None:
+    """Replace one trace's data in place. Call it inside ``fig.batch_update()``."""
+    trace = fig.data[trace_index(fig, name_or_index)]
+    trace.x = x
+    trace.y = y
+
+
+def trace_index(fig, name_or_index: str | int) -> int:
+    """The index of the trace with this name (or check that an index exists)."""
+    if isinstance(name_or_index, int) and not isinstance(name_or_index, bool):
+        if not -len(fig.data) <= name_or_index < len(fig.data):
+            raise ValueError(f"no trace {name_or_index}: the figure has {len(fig.data)} traces")
+        return name_or_index % len(fig.data)
+    for i, trace in enumerate(fig.data):
+        if trace.name == name_or_index:
+            return i
+    names = ", ".join(repr(t.name) for t in fig.data) or "none"
+    raise ValueError(f"no trace named {name_or_index!r}; traces: {names}")
+
+
+def shade_window(fig, start: float, end: float, label: str = "outage") -> None:
+    """Shade the vertical band ``start <= x <= end`` and label it (e.g. an outage window).
+
+    The band is one layout shape named ``label`` carrying its own text label, so
+    :func:`move_window` can move band and label together without adding shapes.
+    """
+    if _find_shape(fig, label) is not None:
+        raise ValueError(f"the figure already has a window named {label!r}; use move_window")
+    fig.add_vrect(
+        x0=start, x1=end, name=label, layer="below", line_width=0,
+        fillcolor=COLORS["outage"], opacity=_OUTAGE_OPACITY,
+        label=dict(text=label, textposition="top left", font=dict(size=11, color=COLORS["neutral"])),
+    )
+
+
+def move_window(fig, start: float, end: float, label: str = "outage") -> None:
+    """Move the band drawn by :func:`shade_window` in place (no new shape is added)."""
+    index = _find_shape(fig, label)
+    if index is None:
+        raise ValueError(f"no window named {label!r}; draw it first with shade_window")
+    fig.layout.shapes[index].update(x0=start, x1=end)
+
+
+def side_by_side(*figs) -> widgets.GridBox:
+    """Lay out figure widgets in one row of equal-width columns."""
+    if not figs:
+        raise ValueError("side_by_side needs at least one figure")
+    return widgets.GridBox(
+        children=list(figs),
+        layout=widgets.Layout(grid_template_columns=f"repeat({len(figs)}, minmax(0, 1fr))",
+                              grid_gap="8px", width="100%"),
+    )
+
+
+def _color(arch: str | None, color: str | None) -> str | None:
+    if color is not None:
+        return color
+    if arch is None:
+        return None
+    if arch not in LABELS:
+        raise ValueError(f"arch must be one of {', '.join(map(repr, LABELS))}, got {arch!r}")
+    return COLORS[arch]
+
+
+def _check_new_name(fig, name: str) -> None:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a trace needs a non-empty name, got {name!r}")
+    if any(trace.name == name for trace in fig.data):
+        raise ValueError(f"the figure already has a trace named {name!r}")
+
+
+def _find_shape(fig, label: str) -> int | None:
+    for i, shape in enumerate(fig.layout.shapes):
+        if shape.name == label:
+            return i
+    return None
+

@@ -1,0 +1,76 @@
+"""What a run returns: the summary, tidy tables built on demand, and the conservation check."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import pandas as pd
+
+from .metrics import ConservationError
+from .system import System, summarize
+
+
+class Result:
+    """The outcome of one :meth:`System.run`.
+
+    ``summary`` is a dict of the documented keys; ``records()`` has one row per message copy per
+    subscription; ``timeseries()`` has one row per sampling step. Conservation is checked on creation:
+    every copy a subscription was given is completed, dead-lettered, dropped or still in flight.
+    """
+
+    def __init__(self, system: System, until: float, elapsed: float):
+        self.system = system
+        self.until = until
+        self.elapsed = elapsed
+        self.seed = system.seed
+        self.check_conservation()
+
+    @cached_property
+    def summary(self) -> dict:
+        return summarize(self.system, self.until, self.elapsed)
+
+    @property
+    def bound_hit(self) -> bool:
+        return bool(self.system.bound_reason)
+
+    @property
+    def message(self) -> str:
+        """Why the run stopped early, or an empty string."""
+        return self.system.bound_reason
+
+    def check_conservation(self) -> None:
+        for log in self.system.logs.values():
+            log.check()
+            if log.assigned > self.system.messages.count:
+                raise ConservationError(f"{log.name}: more copies assigned than messages produced")
+
+    def records(self) -> pd.DataFrame:
+        """One row per (subscription, message): times, fate, deliveries, wait and latency in seconds."""
+        frames = [log.frame(self.system.messages) for log in self.system.logs.values()]
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, ignore_index=True)
+
+    def messages(self) -> pd.DataFrame:
+        """One row per message produced: id, key, size (bytes), created and accepted times (s)."""
+        return self.system.messages.frame()
+
+    def timeseries(self) -> pd.DataFrame:
+        """Gauges sampled every ``sample_every`` seconds (queue depth, lag, busy workers...)."""
+        return self.system.series.frame()
+
+    def by_subscription(self) -> pd.DataFrame:
+        """Counts per subscription: assigned, completed, dead-lettered, dropped, in flight, duplicates."""
+        rows = []
+        for log in self.system.logs.values():
+            rows.append({"subscription": log.name, "to_handle": log.assigned, "delivered": log.delivered,
+                         "completed": log.completed, "failed": log.failed, "dropped": log.dropped,
+                         "dead_lettered": log.dead_lettered, "in_flight": log.in_flight,
+                         "duplicates": log.duplicates})
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        extra = f", bound_hit: {s['bound_reason']}" if s["bound_hit"] else ""
+        return (f"<Result seed={self.seed} produced={s['produced']} completed={s['completed']} "
+                f"latency_p50={s['latency_p50']:.4g}s{extra}>")

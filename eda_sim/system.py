@@ -1,0 +1,189 @@
+"""The simulated system: one SimPy environment, one seed, the components, and a bounded run.
+
+A run stops at ``until`` simulated seconds, or earlier when it exhausts its event budget or its backlog
+grows past ``Limits.max_backlog`` (an unstable queue). Either way it returns promptly with
+``bound_hit`` set and a message saying which bound and why, so no slider setting can freeze a kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from simpy.core import URGENT, EmptySchedule, StopSimulation
+
+from . import validate as v
+from .distributions import Deterministic
+from .metrics import Messages, Series, percentiles
+from .randomness import Streams
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Bounds on one run. ``max_events`` SimPy events cost about a second per million here."""
+
+    max_events: int = 3_000_000
+    max_backlog: int = 200_000
+
+    def __post_init__(self):
+        v.integer("max_events", self.max_events, 1_000, 10**9)
+        v.integer("max_backlog", self.max_backlog, 10, 10**8)
+
+
+class BoundHit(Exception):
+    """Raised inside the simulation to stop it early; carries the reason shown to the user."""
+
+
+class System:
+    """Holds the environment, the random streams and every component of one run.
+
+    Build components with this system as their first argument, then call :meth:`run`.
+    """
+
+    def __init__(self, seed: int = 1, *, limits: Limits | None = None, sample_every: float | None = None,
+                 keys: int = 100, size=None):
+        self.streams = Streams(seed)
+        self.seed = self.streams.seed
+        self.limits = limits or Limits()
+        if sample_every is not None:
+            v.positive("sample_every", sample_every)
+        self.sample_every = sample_every
+        self.env = simpy.Environment()
+        self.messages = Messages(self.streams.generator("keys"), self.streams.generator("sizes"),
+                                 v.integer("keys", keys, 1, 10**9), size or Deterministic(1000.0))
+        self.components: dict[str, object] = {}
+        self.logs: dict[str, object] = {}  # subscription name -> DeliveryLog
+        self.series = Series()
+        self.faults: list = []
+        self.workers_total = 0
+        self.busy_time = 0.0  # worker-seconds spent processing, for utilisation
+        self.counters: dict[str, float] = {}
+        self.bound_reason = ""
+        self.events = 0
+        self.ran = False
+
+    # -- registration -------------------------------------------------------------------------
+    def register(self, name: str, component) -> str:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        if name in self.components:
+            raise ValueError(f"name {name!r} is already used by another component")
+        self.components[name] = component
+        return name
+
+    def component(self, name: str):
+        try:
+            return self.components[name]
+        except KeyError:
+            known = ", ".join(sorted(self.components)) or "none"
+            raise ValueError(f"no component named {name!r}; known: {known}") from None
+
+    def add_log(self, log) -> None:
+        if log.name in self.logs:
+            raise ValueError(f"two subscriptions named {log.name!r}")
+        self.logs[log.name] = log
+
+    def count(self, name: str, n: float = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def backlog(self) -> int:
+        """Messages waiting in every broker, for the unstable-queue bound."""
+        return sum(c.backlog() for c in self.components.values() if hasattr(c, "backlog"))
+
+    def inject(self, fault) -> None:
+        """Schedule a fault (see :mod:`eda_sim.fault`) against a registered component."""
+        fault.attach(self)
+        self.faults.append(fault)
+
+    # -- running -------------------------------------------------------------------------------
+    def run(self, until: float):
+        """Run to ``until`` simulated seconds (or an earlier bound) and return a :class:`Result`."""
+        from .result import Result
+
+        until = v.positive("until", until, 1e7)
+        if self.ran:
+            raise ValueError("a System runs once; build a new one (same seed) to run again")
+        self.ran = True
+        env = self.env
+        step = self.sample_every or until / 200
+        env.process(self._sampler(step, until))
+        stop = simpy.Event(env)
+        stop._ok, stop._value = True, None
+        stop.callbacks.append(StopSimulation.callback)
+        env.schedule(stop, URGENT, until)
+        budget = self.limits.max_events
+        n = 0
+        stepper = env.step
+        try:
+            for n in range(budget):  # noqa: B007 - n is read after the loop
+                stepper()
+            else:
+                self.bound_reason = (f"event budget of {budget:,} SimPy events used up at t={env.now:.3g} s "
+                                     f"of {until:g} s: the load is too high for a live run; lower the "
+                                     f"rate or the duration")
+        except StopSimulation:
+            pass
+        except EmptySchedule:
+            pass
+        except BoundHit as exc:
+            self.bound_reason = str(exc)
+        self.events = n
+        return Result(self, until, env.now)
+
+    def _sampler(self, step: float, until: float):
+        env = self.env
+        limit = self.limits.max_backlog
+        series = self.series
+        t = 0.0
+        while True:
+            series.sample(env.now)
+            backlog = self.backlog()
+            if backlog > limit:
+                raise BoundHit(f"unstable: {backlog:,} messages waiting at t={env.now:.3g} s exceeds "
+                               f"max_backlog={limit:,}; arrivals outpace the consumers")
+            t += step
+            if t > until + 1e-9:
+                return
+            yield env.timeout(step)
+
+    def utilisation(self, elapsed: float) -> float:
+        if self.workers_total == 0 or elapsed <= 0:
+            return math.nan
+        return self.busy_time / (self.workers_total * elapsed)
+
+
+def summarize(system: System, until: float, elapsed: float) -> dict:
+    """The documented summary of a run (see README, "Summary keys")."""
+    logs = list(system.logs.values())
+    msgs = system.messages
+    completed = sum(lg.completed for lg in logs)
+    waited = sum(lg.waited for lg in logs)
+    lat = [lg.latencies(msgs) for lg in logs]
+    lat = np.concatenate(lat) if lat else np.empty(0)
+    accepted = np.frombuffer(msgs.accepted, count=msgs.count) - np.frombuffer(msgs.created, count=msgs.count)
+    accepted = accepted[~np.isnan(accepted)]
+    out = {
+        "produced": msgs.count,
+        "to_handle": sum(lg.assigned for lg in logs),
+        "delivered": sum(lg.delivered for lg in logs),
+        "completed": completed,
+        "failed": sum(lg.failed for lg in logs),
+        "dropped": sum(lg.dropped for lg in logs),
+        "dead_lettered": sum(lg.dead_lettered for lg in logs),
+        "in_flight": sum(lg.in_flight for lg in logs),
+        "duplicates": sum(lg.duplicates for lg in logs),
+        "throughput": completed / elapsed if elapsed > 0 else math.nan,
+        "wait_mean": sum(lg.wait_sum for lg in logs) / waited if waited else math.nan,
+        **percentiles(lat),
+        "accept_mean": float(accepted.mean()) if len(accepted) else math.nan,
+        "utilisation": system.utilisation(elapsed),
+        "db_reads": int(system.counters.get("db_reads", 0)),
+        "db_writes": int(system.counters.get("db_writes", 0)),
+        "sim_time": elapsed,
+        "events": system.events,
+        "bound_hit": bool(system.bound_reason),
+        "bound_reason": system.bound_reason,
+    }
+    return out
