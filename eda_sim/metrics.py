@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from array import array
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAN = math.nan
 CHUNK = 4096
@@ -57,6 +60,8 @@ class Messages:
         return mid
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd  # imported when a table is asked for: a plain run never pays for it
+
         n = self.count
         return pd.DataFrame({
             "message": np.arange(n),
@@ -158,6 +163,8 @@ class DeliveryLog:
             raise ConservationError(f"{self.name}: a negative count")
 
     def frame(self, messages: Messages) -> pd.DataFrame:
+        import pandas as pd  # imported when a table is asked for: a plain run never pays for it
+
         n = min(len(self.status), messages.count)
         status = np.frombuffer(self.status, dtype=np.int8, count=n)
         keep = np.flatnonzero(status != UNASSIGNED)
@@ -209,6 +216,8 @@ class Series:
             self.columns[name].append(float(gauge()))
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd  # imported when a table is asked for: a plain run never pays for it
+
         data = {"time": np.frombuffer(self.t)}
         data.update({k: np.frombuffer(c) for k, c in self.columns.items()})
         return pd.DataFrame(data)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .metrics import ConservationError
 from .system import System, summarize
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Result:
@@ -46,6 +48,8 @@ class Result:
 
     def records(self) -> pd.DataFrame:
         """One row per (subscription, message): times, fate, deliveries, wait and latency in seconds."""
+        import pandas as pd  # imported when a table is asked for: a plain run never pays for it
+
         frames = [log.frame(self.system.messages) for log in self.system.logs.values()]
         if not frames:
             return pd.DataFrame()
@@ -61,6 +65,8 @@ class Result:
 
     def by_subscription(self) -> pd.DataFrame:
         """Counts per subscription: assigned, completed, dead-lettered, dropped, in flight, duplicates."""
+        import pandas as pd  # imported when a table is asked for: a plain run never pays for it
+
         rows = []
         for log in self.system.logs.values():
             rows.append({"subscription": log.name, "to_handle": log.assigned, "delivered": log.delivered,

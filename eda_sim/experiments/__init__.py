@@ -1,0 +1,80 @@
+"""Ready-made experiments: a frozen parameter class plus a function that runs it.
+
+The notebooks, the command line (``python -m eda_sim run NAME``), the benchmarks and the tests all use
+these, so a number a learner sees in a notebook is the number the tests check. Every module in this
+package registers its experiments with :func:`experiment` when imported; :func:`registry` imports them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: its parameter dataclass, its run function and its default sliders."""
+
+    name: str
+    title: str
+    params: type
+    run: Callable
+    sliders: tuple = field(default=())
+
+    def defaults(self):
+        return self.params()
+
+    def make_params(self, **overrides):
+        """Parameters with ``overrides`` applied; unknown names raise ValueError listing the known ones."""
+        known = {f.name: f for f in dataclasses.fields(self.params)}
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise ValueError(f"experiment {self.name!r} has no parameter {', '.join(unknown)}; "
+                             f"known: {', '.join(known)}")
+        return dataclasses.replace(self.params(), **overrides)
+
+    def __call__(self, params=None, **overrides):
+        if params is None:
+            params = self.make_params(**overrides)
+        elif overrides:
+            params = dataclasses.replace(params, **overrides)
+        return self.run(params)
+
+
+_REGISTRY: dict[str, Experiment] = {}
+_loaded = False
+
+
+def experiment(name: str, title: str, params: type, sliders: tuple = ()):
+    """Decorator registering ``run(params)`` as experiment ``name``."""
+    if not dataclasses.is_dataclass(params) or not params.__dataclass_params__.frozen:
+        raise TypeError(f"{name}: params must be a frozen dataclass")
+
+    def register(run):
+        if name in _REGISTRY:
+            raise ValueError(f"two experiments named {name!r}")
+        _REGISTRY[name] = Experiment(name, title, params, run, tuple(sliders))
+        return run
+
+    return register
+
+
+def registry() -> dict[str, Experiment]:
+    """Every experiment, importing each module of this package once."""
+    global _loaded
+    if not _loaded:
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{info.name}")
+        _loaded = True
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get(name: str) -> Experiment:
+    reg = registry()
+    if name not in reg:
+        raise ValueError(f"no experiment named {name!r}; available: {', '.join(reg)}")
+    return reg[name]

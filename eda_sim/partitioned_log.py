@@ -1,0 +1,316 @@
+"""A Kafka-style partitioned log with consumer groups, committed offsets, lag, retention and rebalances.
+
+Semantics follow Apache Kafka's documentation:
+
+- a message goes to partition ``key % partitions``; order is kept within a partition only;
+- every consumer group reads every message; inside a group each partition belongs to at most one
+  consumer, so consumers beyond the partition count sit idle;
+- a consumer processes its partitions' messages in offset order and commits its position after every
+  ``commit_every`` messages (and whenever it catches up); lag is end offset minus committed offset;
+- after a rebalance (a consumer joins, leaves or crashes) partitions are reassigned and reading resumes
+  from the committed offsets, so work done but not yet committed is done again: duplicates
+  (at-least-once delivery);
+- ``retention`` seconds: older messages are deleted from the head of each partition; a group whose
+  committed offset falls behind the log start loses them (counted as dropped) and jumps to the start;
+- a new group starts at the earliest retained offset (``start="earliest"``: it replays history) or at
+  the end of the log (``start="latest"``: only new messages).
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import simpy
+
+from . import validate as v
+from .broker import Broker
+from .database import DatabaseError
+from .distributions import Distribution, as_distribution
+from .fault import Health
+from .metrics import DeliveryLog
+
+
+class PartitionedLog(Broker):
+    """The log itself: ``partitions`` append-only arrays of message ids with append times."""
+
+    def __init__(self, system, name: str = "log", *, partitions: int = 3, retention: float | None = None,
+                 publish_latency: Distribution | None = None, when_down: str = "buffer"):
+        super().__init__(system, name, publish_latency=publish_latency, when_down=when_down)
+        self.partitions = v.integer("partitions", partitions, 1, 10_000)
+        self.retention = None if retention is None else v.positive("retention", retention)
+        self.offsets = [array("q") for _ in range(self.partitions)]  # offset -> message id
+        self.times = [array("d") for _ in range(self.partitions)]  # offset -> append time
+        self.start = [0] * self.partitions  # log start offset (after retention)
+        self.groups: dict[str, ConsumerGroup] = {}
+        self._keys = system.messages.key
+
+    def queues(self):
+        return ()
+
+    def end(self, p: int) -> int:
+        return len(self.offsets[p])
+
+    def _accept(self, mid: int) -> None:
+        now = self.env.now
+        p = self._keys[mid] % self.partitions
+        offsets = self.offsets[p]
+        offsets.append(mid)
+        self.times[p].append(now)
+        self._accepted[mid] = now
+        if self.retention is not None:
+            self._trim(p, now)
+        for g in self.groups.values():
+            g.appended(p, mid, now)
+
+    def _refuse(self, mid: int) -> None:
+        self.refused += 1
+        self.system.count("refused")
+        for g in self.groups.values():
+            g.log.drop(mid, self.env.now)
+
+    def _trim(self, p: int, now: float) -> None:
+        times, s = self.times[p], self.start[p]
+        horizon = now - self.retention
+        while s < len(times) and times[s] < horizon:
+            s += 1
+        if s != self.start[p]:
+            self.start[p] = s
+            for g in self.groups.values():
+                g.truncated(p, s)
+
+    def group(self, name: str, *, consumers: int = 1, service=1.0, start: str = "earliest",
+              poll_interval: float | None = None, commit_every: int = 1, rebalance_time: float = 0.0,
+              max_attempts: int | None = None, db=None, reads: int = 0, writes: int = 0,
+              stream: str | None = None) -> ConsumerGroup:
+        """Create a consumer group reading this log now (see :class:`ConsumerGroup`)."""
+        g = ConsumerGroup(self, name, consumers=consumers, service=service, start=start,
+                          poll_interval=poll_interval, commit_every=commit_every, rebalance_time=rebalance_time,
+                          max_attempts=max_attempts, db=db, reads=reads, writes=writes, stream=stream)
+        self.groups[name] = g
+        return g
+
+
+class ConsumerGroup:
+    """Consumers sharing one group id: partitions split among them, offsets committed per partition.
+
+    ``max_attempts``: a message whose processing fails is retried in place (blocking its partition, as a
+    Kafka consumer does) up to this many attempts, then dead-lettered and skipped; None retries forever.
+    """
+
+    def __init__(self, log: PartitionedLog, name: str, *, consumers, service, start, poll_interval,
+                 commit_every, rebalance_time, max_attempts, db, reads, writes, stream):
+        system = log.system
+        self.system, self.env, self.plog = system, system.env, log
+        self.name = system.register(name, self)
+        self.service = as_distribution("service", service)
+        self.start_at = v.choice("start", start, ("earliest", "latest"))
+        self.poll_interval = None if poll_interval is None else v.positive("poll_interval", poll_interval, 1e5)
+        self.commit_every = v.integer("commit_every", commit_every, 1, 10**6)
+        self.rebalance_time = v.non_negative("rebalance_time", rebalance_time, 3600)
+        self.max_attempts = None if max_attempts is None else v.integer("max_attempts", max_attempts, 1, 10**4)
+        self.reads = v.integer("reads", reads, 0, 1000)
+        self.writes = v.integer("writes", writes, 0, 1000)
+        if (reads or writes) and db is None:
+            raise ValueError("reads and writes need a db (a Database) to query")
+        self.db = db
+        self.draws = system.streams.draws(f"service:{stream or name}", self.service)
+        self._fail_rng = system.streams.generator(f"fail:{name}")
+        self.log = DeliveryLog(name)
+        system.add_log(self.log)
+        P = log.partitions
+        now = self.env.now
+        if self.start_at == "earliest":
+            self.committed = list(log.start)
+            for p in range(P):  # replay: everything retained becomes this group's work now
+                for off in range(log.start[p], log.end(p)):
+                    self.log.assign(log.offsets[p][off], now)
+        else:
+            self.committed = [log.end(p) for p in range(P)]
+        self.position = list(self.committed)
+        self.owner: list[GroupMember | None] = [None] * P
+        self.members: list[GroupMember] = []
+        self.generation = 0
+        self.rebalances = 0
+        self.polls = self.empty_polls = 0
+        system.series.add(f"{name}.lag", self.lag)
+        system.series.add(f"{name}.members", lambda: sum(1 for m in self.members if m.active))
+        for _ in range(v.integer("consumers", consumers, 0, 1000)):
+            self._new_member()
+        self._rebalance()
+
+    # -- offsets -------------------------------------------------------------------------------
+    def lag(self) -> int:
+        return sum(self.plog.end(p) - self.committed[p] for p in range(self.plog.partitions))
+
+    def backlog(self) -> int:
+        return self.lag()
+
+    def appended(self, p: int, mid: int, now: float) -> None:
+        self.log.assign(mid, now)
+        m = self.owner[p]
+        if m is not None and m.waiting is not None and self.poll_interval is None:
+            ev, m.waiting = m.waiting, None
+            ev.succeed()
+
+    def truncated(self, p: int, new_start: int) -> None:
+        """Retention deleted offsets below ``new_start``; unread ones are lost to this group."""
+        if self.committed[p] < new_start:
+            now = self.env.now
+            offsets = self.plog.offsets[p]
+            for off in range(self.committed[p], new_start):
+                self.log.drop(offsets[off], now)
+            self.committed[p] = new_start
+            self.position[p] = max(self.position[p], new_start)
+
+    # -- membership ------------------------------------------------------------------------------
+    def _new_member(self) -> GroupMember:
+        m = GroupMember(self, f"{self.name}.consumer{len(self.members) + 1}")
+        self.members.append(m)
+        self.system.workers_total += 1
+        return m
+
+    def scale_to(self, n: int) -> None:
+        """Change the number of active consumers now (a rebalance follows)."""
+        n = v.integer("consumers", n, 0, 1000)
+        active = [m for m in self.members if m.active]
+        if n > len(active):
+            dormant = [m for m in self.members if not m.active and not m.health.down]
+            for m in dormant[: n - len(active)]:
+                m.active = True
+            for _ in range(n - len(active) - min(len(dormant), n - len(active))):
+                self._new_member()
+        else:
+            for m in active[n:]:
+                m.active = False
+        self._rebalance()
+
+    def scale_at(self, t: float, n: int) -> None:
+        """Schedule :meth:`scale_to` at simulated time ``t``."""
+        v.non_negative("t", t)
+        v.integer("consumers", n, 0, 1000)
+        self.env.timeout(max(0.0, t - self.env.now)).callbacks.append(lambda _: self.scale_to(n))
+
+    def _rebalance(self) -> None:
+        """Revoke every partition, rewind to committed offsets, reassign (range assignor), resume."""
+        self.generation += 1
+        self.rebalances += 1
+        for m in self.members:
+            m.stop()
+        self.position = list(self.committed)
+        live = [m for m in self.members if m.active and not m.health.down]
+        P = self.plog.partitions
+        self.owner = [None] * P
+        for m in live:
+            m.partitions = []
+        if live:
+            for p in range(P):
+                m = live[p * len(live) // P]
+                self.owner[p] = m
+                m.partitions.append(p)
+        delay = self.rebalance_time if self.rebalances > 1 else 0.0
+        for m in live:
+            if m.partitions:
+                m.start(delay)
+
+
+class GroupMember:
+    """One consumer in a group: processes its partitions one message at a time, in offset order."""
+
+    def __init__(self, group: ConsumerGroup, name: str):
+        self.group = group
+        self.name = group.system.register(name, self)
+        self.active = True
+        self.partitions: list[int] = []
+        self.proc = None
+        self.waiting = None
+        self.health = Health()
+        self.health.on_change = self._health_changed
+        self._next = 0
+
+    def start(self, delay: float) -> None:
+        self.proc = self.group.env.process(self._run(delay))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.is_alive:
+            self.proc.interrupt("rebalance")
+        self.proc = None
+        self.waiting = None
+
+    def _health_changed(self, was_down: bool) -> None:
+        if self.health.down != was_down:
+            self.group._rebalance()  # a crash or a restart is a membership change
+
+    def _pick(self) -> int | None:
+        g, parts = self.group, self.partitions
+        n = len(parts)
+        for i in range(n):
+            p = parts[(self._next + i) % n]
+            if g.position[p] < g.plog.end(p):
+                self._next = (self._next + i + 1) % n
+                return p
+        return None
+
+    def _run(self, delay: float):
+        g = self.group
+        env, system, log, plog = g.env, g.system, g.log, g.plog
+        draws, health, db = g.draws, self.health, g.db
+        since_commit = 0
+        attempts = 0
+        try:
+            if delay:
+                yield env.timeout(delay)
+            while True:
+                p = self._pick()
+                if p is None:
+                    if since_commit:
+                        self._commit()
+                        since_commit = 0
+                    if g.poll_interval is None:
+                        self.waiting = env.event()
+                        yield self.waiting
+                    else:
+                        yield env.timeout(g.poll_interval)
+                        g.polls += 1
+                        system.count("polls")
+                        if self._pick() is None:
+                            g.empty_polls += 1
+                            system.count("empty_polls")
+                    continue
+                off = g.position[p]
+                mid = plog.offsets[p][off]
+                log.deliver(mid, env.now)
+                begin = env.now
+                try:
+                    yield env.timeout(draws[mid] * health.slow)
+                    if db is not None:
+                        for _ in range(g.reads):
+                            yield from db.query("read", mid)
+                        for _ in range(g.writes):
+                            yield from db.query("write", mid)
+                    failed = health.fail > 0 and g._fail_rng.random() < health.fail
+                except DatabaseError:
+                    failed = True
+                finally:
+                    system.busy_time += env.now - begin
+                if failed:
+                    log.fail()
+                    attempts += 1
+                    if g.max_attempts is None or attempts < g.max_attempts:
+                        continue  # retry the same offset: the partition waits
+                    log.dead_letter(mid, env.now)
+                    system.count(f"{g.name}.dlq")
+                else:
+                    log.complete(mid, env.now)
+                attempts = 0
+                g.position[p] = off + 1
+                since_commit += 1
+                if since_commit >= g.commit_every:
+                    self._commit()
+                    since_commit = 0
+        except simpy.Interrupt:
+            return
+
+    def _commit(self) -> None:
+        g = self.group
+        for p in self.partitions:
+            g.committed[p] = g.position[p]
