@@ -5,7 +5,7 @@ the colour-blind-safe Okabe-Ito palette), reference curves are dashed grey, and 
 grey band. Figures are ``plotly.graph_objects.FigureWidget`` objects so a control panel can change
 their data in place (inside ``fig.batch_update()``) instead of drawing a new figure on every slider
 move. FigureWidget ships its JavaScript inside the Python package (through anywidget), so the charts
-render offline: nothing here refers to a CDN.
+render offline: nothing is fetched from the network.
 
 Typical use::
 

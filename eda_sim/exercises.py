@@ -1,0 +1,266 @@
+"""Predict-then-run questions with automatic checks and hidden solutions, the same in every notebook.
+
+* :class:`Prediction` records what the learner expects *before* a run and, after it, says whether
+  the run agreed (``reveal``). Committing to a guess first is what makes a surprise teach.
+* :class:`MultipleChoice` and :class:`Numeric` check an answer and explain it.
+* :class:`Exercise` checks a task with a function the notebook author writes, offers a hint, and
+  keeps the solution hidden until the learner asks for it.
+
+Every object has ``.widget`` (and displays itself in a notebook) and a programmatic
+``.answer(value) -> (ok, feedback)``, which the tests and the notebooks' self-checks use. Prompts,
+explanations and solutions are Markdown (with ``$...$`` maths); feedback is an HTML widget.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from numbers import Real
+
+import ipywidgets as widgets
+
+_GREEN, _GREEN_BG = "#1b7837", "#eaf5ea"
+_RED, _RED_BG = "#b2182b", "#fbeaea"
+_AMBER, _AMBER_BG = "#8a5a00", "#fdf3e1"
+_GREY = "#555555"
+
+
+def markdown_html(text: str) -> str:
+    """Markdown to HTML for the lab's widgets; ``$...$`` maths is kept for MathJax.
+
+    Uses mistune, which every Jupyter install brings (through nbconvert); without it the text is
+    shown as-is.
+    """
+    try:
+        import mistune
+    except ImportError:  # pragma: no cover - Jupyter always has it
+        return f"<p>{html.escape(text)}</p>"
+    return mistune.create_markdown(plugins=["math", "table", "strikethrough"])(text)
+
+
+def feedback_html(ok: bool | None, text: str) -> str:
+    """A coloured feedback box: green when ok, red when not, amber when there is no verdict."""
+    fg, bg = {True: (_GREEN, _GREEN_BG), False: (_RED, _RED_BG)}.get(ok, (_AMBER, _AMBER_BG))
+    return (f'<div style="color:{fg}; background:{bg}; border-left:4px solid {fg}; '
+            f'padding:4px 10px; margin:4px 0">{text}</div>')
+
+
+class _Question:
+    """Shared parts: a Markdown prompt, a Check button and a feedback area."""
+
+    def __init__(self, prompt: str, inputs: list, button_text: str = "Check"):
+        self.prompt = prompt
+        self.feedback = widgets.HTMLMath("")   # an HTML widget that also typesets $maths$
+        self.check_button = widgets.Button(description=button_text, button_style="primary")
+        self.check_button.on_click(lambda _: self._on_check())
+        self.widget = widgets.VBox([widgets.HTMLMath(markdown_html(prompt)), *inputs,
+                                    self.check_button, self.feedback])
+
+    def _on_check(self) -> None:
+        raise NotImplementedError
+
+    def _show(self, ok: bool, message: str, explanation: str = "", *, neutral: bool = False) -> tuple:
+        """Render feedback (green/red by ``ok``, amber if ``neutral``) and return ``(ok, text)``."""
+        body = html.escape(message, quote=False)
+        if explanation:
+            body += markdown_html(explanation)
+        self.feedback.value = feedback_html(None if neutral else ok, body)
+        return ok, message + (f"\n{explanation}" if explanation else "")
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class MultipleChoice(_Question):
+    """Radio buttons and a Check button; the explanation comes with the verdict."""
+
+    def __init__(self, prompt: str, options: Sequence, answer, explanation: str = ""):
+        self.options = tuple(options)
+        if len(self.options) < 2:
+            raise ValueError("a multiple-choice question needs at least two options")
+        if answer not in self.options:
+            raise ValueError(f"answer {answer!r} is not one of the options {self.options!r}")
+        self.correct, self.explanation = answer, explanation
+        # index=None: nothing is preselected, so the learner has to choose.
+        self.choice = widgets.RadioButtons(options=[(str(o), o) for o in self.options], index=None,
+                                           layout=widgets.Layout(width="auto"))
+        super().__init__(prompt, [self.choice])
+
+    def answer(self, value) -> tuple[bool, str]:
+        """Select ``value`` (if it is an option) and check it."""
+        if value not in self.options:
+            return self._show(False, f"{value!r} is not one of the options.")
+        self.choice.value = value
+        return self._verdict(value)
+
+    def _verdict(self, value) -> tuple[bool, str]:
+        if value == self.correct:
+            return self._show(True, "Correct.", self.explanation)
+        return self._show(False, "Not quite.", self.explanation)
+
+    def _on_check(self) -> None:
+        if self.choice.index is None:
+            self._show(False, "Choose an option first.", neutral=True)
+        else:
+            self._verdict(self.choice.value)
+
+
+class Numeric(_Question):
+    """A number box; the answer counts as right within ``± tolerance``."""
+
+    def __init__(self, prompt: str, answer: float, tolerance: float, unit: str = "",
+                 explanation: str = ""):
+        for name, v in (("answer", answer), ("tolerance", tolerance)):
+            if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+        self.correct, self.tolerance = float(answer), float(tolerance)
+        self.unit, self.explanation = unit, explanation
+        self.box = widgets.FloatText(value=0.0, description=f"answer ({unit})" if unit else "answer",
+                                     style={"description_width": "initial"})
+        super().__init__(prompt, [self.box])
+
+    def answer(self, value) -> tuple[bool, str]:
+        """Check ``value`` (a number) and show it in the box."""
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            return self._show(False, f"Enter a number, got {value!r}.")
+        self.box.value = float(value)
+        return self._verdict(float(value))
+
+    def _verdict(self, value: float) -> tuple[bool, str]:
+        unit = f" {self.unit}" if self.unit else ""
+        if abs(value - self.correct) <= self.tolerance:
+            return self._show(True, f"Correct: {_num(self.correct)}{unit}.", self.explanation)
+        direction = "high" if value > self.correct else "low"
+        return self._show(False, f"Not quite: {_num(value)}{unit} is too {direction}.", self.explanation)
+
+    def _on_check(self) -> None:
+        self._verdict(float(self.box.value))
+
+
+class Exercise(_Question):
+    """A task checked by ``check``, with an optional hint and a solution hidden until asked for.
+
+    ``check`` either takes the learner's value (a text box is shown; typed text is read as a Python
+    literal when possible, so ``12`` arrives as a number) or takes no argument and inspects the
+    notebook's state itself (e.g. a panel's current result). It returns ``(ok, feedback)``.
+    """
+
+    def __init__(self, prompt: str, check: Callable, solution: str, hint: str = ""):
+        if not callable(check):
+            raise TypeError(f"check must be a function, got {check!r}")
+        self.check, self.solution, self.hint = check, solution, hint
+        self.takes_value = _takes_argument(check)
+        self.box = widgets.Text(placeholder="your answer", layout=widgets.Layout(width="24em"))
+        self.solution_shown = False
+        self.solution_area = widgets.HTMLMath("")   # filled only when the learner asks
+        self.hint_area = widgets.HTMLMath("")
+        self.solution_button = widgets.Button(description="Show solution", icon="eye")
+        self.solution_button.on_click(lambda _: self.show_solution())
+        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+        self.hint_button.on_click(lambda _: self.show_hint())
+        buttons = [self.hint_button, self.solution_button] if hint else [self.solution_button]
+        super().__init__(prompt, [self.box] if self.takes_value else [])
+        self.widget.children = (*self.widget.children, widgets.HBox(buttons),
+                                self.hint_area, self.solution_area)
+
+    def answer(self, value=None) -> tuple[bool, str]:
+        """Run the check (on ``value`` if the check takes one) and show its feedback."""
+        try:
+            verdict = self.check(value) if self.takes_value else self.check()
+            ok, message = verdict
+        except Exception as exc:  # a learner's mistake should read as feedback, not a traceback
+            return self._show(False, f"The check could not run: {type(exc).__name__}: {exc}")
+        return self._show(bool(ok), str(message))
+
+    def show_hint(self) -> str:
+        self.hint_area.value = feedback_html(None, markdown_html(f"**Hint:** {self.hint}"))
+        return self.hint
+
+    def show_solution(self) -> str:
+        """Reveal the solution (it is not in the widget until this is called)."""
+        self.solution_shown = True
+        self.solution_area.value = (f'<div style="border:1px solid #ccc; padding:4px 10px">'
+                                    f'<b>Solution</b>{markdown_html(self.solution)}</div>')
+        self.solution_button.disabled = True
+        return self.solution
+
+    def _on_check(self) -> None:
+        self.answer(_literal(self.box.value) if self.takes_value else None)
+
+
+class Prediction(_Question):
+    """Record a prediction before a run; :meth:`reveal` compares it with what the run showed.
+
+    Once recorded the choice is locked, so the learner cannot quietly change it after the run.
+    """
+
+    def __init__(self, prompt: str, options: Sequence):
+        self.options = tuple(options)
+        if len(self.options) < 2:
+            raise ValueError("a prediction needs at least two options")
+        self.choice = widgets.RadioButtons(options=[(str(o), o) for o in self.options], index=None,
+                                           layout=widgets.Layout(width="auto"))
+        self.predicted = None
+        self.revealed = None
+        super().__init__(prompt, [self.choice], button_text="Record prediction")
+
+    def answer(self, value) -> tuple[bool, str]:
+        """Record ``value`` as the prediction (same as clicking the button)."""
+        if value not in self.options:
+            return self._show(False, f"{value!r} is not one of the options.")
+        self.choice.value = value
+        return self._record(value)
+
+    predict = answer
+
+    def reveal(self, actual) -> tuple[bool, str]:
+        """Say whether the prediction matched ``actual`` (one of the options)."""
+        if actual not in self.options:
+            raise ValueError(f"actual {actual!r} is not one of the options {self.options!r}")
+        self.revealed = actual
+        if self.predicted is None:
+            return self._show(False, f"The run shows: {actual}. (No prediction was recorded.)", neutral=True)
+        if self.predicted == actual:
+            return self._show(True, f"You predicted {self.predicted}, and the run agrees.")
+        return self._show(False, f"You predicted {self.predicted}; the run shows {actual}. "
+                                 "Worth asking why before reading on.", neutral=True)
+
+    def _record(self, value) -> tuple[bool, str]:
+        self.predicted = value
+        self.choice.disabled = True
+        self.check_button.disabled = True
+        return self._show(True, f"Prediction recorded: {value}. Now run the experiment.", neutral=True)
+
+    def _on_check(self) -> None:
+        if self.choice.index is None:
+            self._show(False, "Choose an option first.", neutral=True)
+        else:
+            self._record(self.choice.value)
+
+
+def _takes_argument(fn: Callable) -> bool:
+    """True if ``fn`` can be called with one positional argument and needs it."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    return bool(required) or any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
+def _literal(text: str):
+    """Typed text as a Python literal when it is one (``"12"`` -> 12), else the text itself."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError):
+        return text.strip()
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
