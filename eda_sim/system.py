@@ -60,6 +60,7 @@ class System:
         self.workers_total = 0
         self.busy_time = 0.0  # worker-seconds spent processing, for utilisation
         self.counters: dict[str, float] = {}
+        self.summary_hooks: list = []  # callables (system, elapsed) -> dict of extra keys, e.g. request/response
         self.bound_reason = ""
         self.events = 0
         self.ran = False
@@ -186,4 +187,6 @@ def summarize(system: System, until: float, elapsed: float) -> dict:
         "bound_hit": bool(system.bound_reason),
         "bound_reason": system.bound_reason,
     }
+    for hook in system.summary_hooks:
+        out.update(hook(system, elapsed))
     return out
