@@ -188,8 +188,8 @@ class WorkQueue(Broker):
                 idle.append(c)
             else:
                 c.in_idle = False
-        if self._blocked:
-            self._admit_blocked()
+            if self._blocked:  # room was made: admit blocked publishes now, so the loop can deliver them
+                self._admit_blocked()
 
     def fetch(self, consumer, n: int) -> int:
         """Pull up to n ready messages for a polling consumer (basic.get); returns how many."""
