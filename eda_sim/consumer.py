@@ -22,13 +22,17 @@ class Consumer:
 
     ``poll_interval=None`` means push delivery (the broker sends messages as they arrive); a number T
     means the consumer asks the broker every T seconds and takes what is there (counting empty polls).
+    ``long_poll=True`` with ``poll_interval=T`` models long polling (SQS, Kafka fetch.max.wait): a poll
+    is held open up to T and returns as soon as a message is ready, so delivery is as fast as push; each
+    answered poll and each T of idle waiting counts as one request.
     ``ack_every=k`` acknowledges in batches of k (or when idle): a crash between processing and the
     batch ack redelivers processed messages, which then count as duplicates (at-least-once).
     ``db``, ``reads`` and ``writes`` make each message run queries against a :class:`Database`.
     """
 
     def __init__(self, system, queue, name: str | None = None, *, service=1.0, concurrency: int = 1,
-                 prefetch: int = 1, poll_interval: float | None = None, ack_every: int = 1,
+                 prefetch: int = 1, poll_interval: float | None = None, long_poll: bool = False,
+                 ack_every: int = 1,
                  db=None, reads: int = 0, writes: int = 0, stream: str | None = None):
         self.system = system
         self.env = system.env
@@ -44,7 +48,10 @@ class Consumer:
         if (reads or writes) and db is None:
             raise ValueError("reads and writes need a db (a Database) to query")
         self.db = db
-        self.push = poll_interval is None
+        if long_poll and poll_interval is None:
+            raise ValueError("long_poll needs poll_interval, the longest time a poll is held open (s)")
+        self.long_poll = bool(long_poll)
+        self.push = poll_interval is None or self.long_poll
         self.draws = system.streams.draws(f"service:{stream or queue.name}", self.service)
         self._fail_rng = system.streams.generator(f"fail:{self.name}")
         self.health = Health()
@@ -74,7 +81,7 @@ class Consumer:
     def _start(self) -> None:
         env = self.env
         self._procs = [env.process(self._work()) for _ in range(self.concurrency)]
-        if not self.push:
+        if self.poll_interval is not None and not self.long_poll:
             self._procs.append(env.process(self._poll()))
 
     def _work(self):
@@ -86,10 +93,13 @@ class Consumer:
             if not buffer:
                 ev = env.event()
                 self._waiting.append(ev)
+                idle_since = env.now
                 try:
                     yield ev
                 except simpy.Interrupt:
                     return
+                if self.long_poll:
+                    self._count_long_polls(env.now - idle_since)
                 continue
             mid = buffer.popleft()
             start = env.now
@@ -120,6 +130,13 @@ class Consumer:
                 self._to_ack = []
                 queue.ack(self, to_ack)
 
+    def _count_long_polls(self, idle: float) -> None:
+        empty = int(idle // self.poll_interval)  # polls that timed out with nothing
+        self.polls += empty + 1
+        self.empty_polls += empty
+        self.system.count("polls", empty + 1)
+        self.system.count("empty_polls", empty)
+
     def _poll(self):
         env, period = self.env, self.poll_interval
         while True:
@@ -127,11 +144,12 @@ class Consumer:
                 yield env.timeout(period)
             except simpy.Interrupt:
                 return
-            if self.health.down:
-                continue
+            credit = self.credit()
+            if self.health.down or credit == 0:
+                continue  # busy with what it has: a real client would not ask for more
             self.polls += 1
             self.system.count("polls")
-            if self.queue.fetch(self, self.credit()) == 0:
+            if self.queue.fetch(self, credit) == 0:
                 self.empty_polls += 1
                 self.system.count("empty_polls")
 

@@ -173,3 +173,21 @@ def _find_shape(fig, label: str) -> int | None:
             return i
     return None
 
+
+
+def ecdf(values, max_points: int = 400):
+    """x, y of the empirical CDF of ``values`` (share of values <= x), thinned to ``max_points``.
+
+    Thinning keeps every chart light enough to update in place on each slider move.
+    """
+    import numpy as np
+
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return np.empty(0), np.empty(0)
+    y = np.arange(1, len(x) + 1) / len(x)
+    if len(x) > max_points:
+        idx = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
+        x, y = x[idx], y[idx]
+    return x, y
