@@ -157,8 +157,10 @@ class ConsumerGroup:
         if self.committed[p] < new_start:
             now = self.env.now
             offsets = self.plog.offsets[p]
+            fetched = {m.current for m in self.members}  # a message being processed is finished, not lost
             for off in range(self.committed[p], new_start):
-                self.log.drop(offsets[off], now)
+                if (p, off) not in fetched:
+                    self.log.drop(offsets[off], now)
             self.committed[p] = new_start
             self.position[p] = max(self.position[p], new_start)
 
@@ -223,6 +225,7 @@ class GroupMember:
         self.partitions: list[int] = []
         self.proc = None
         self.waiting = None
+        self.current: tuple[int, int] | None = None  # (partition, offset) being processed
         self.health = Health()
         self.health.on_change = self._health_changed
         self._next = 0
@@ -255,7 +258,7 @@ class GroupMember:
         env, system, log, plog = g.env, g.system, g.log, g.plog
         draws, health, db = g.draws, self.health, g.db
         since_commit = 0
-        attempts = 0
+        attempts: dict[int, int] = {}  # message -> failed attempts (a retry may come after other partitions)
         try:
             if delay:
                 yield env.timeout(delay)
@@ -280,6 +283,7 @@ class GroupMember:
                 mid = plog.offsets[p][off]
                 log.deliver(mid, env.now)
                 begin = env.now
+                self.current = (p, off)
                 try:
                     yield env.timeout(draws[mid] * health.slow)
                     if db is not None:
@@ -290,19 +294,27 @@ class GroupMember:
                     failed = health.fail > 0 and g._fail_rng.random() < health.fail
                 except DatabaseError:
                     failed = True
+                except simpy.Interrupt:
+                    if off < plog.start[p]:  # retention deleted it while in process: nobody will read it again
+                        log.drop(mid, env.now)
+                    raise
                 finally:
                     system.busy_time += env.now - begin
+                    self.current = None
                 if failed:
                     log.fail()
-                    attempts += 1
-                    if g.max_attempts is None or attempts < g.max_attempts:
+                    n = attempts[mid] = attempts.get(mid, 0) + 1
+                    if g.max_attempts is None or n < g.max_attempts:
+                        if off < plog.start[p]:  # deleted meanwhile: it cannot be retried
+                            del attempts[mid]
+                            log.drop(mid, env.now)
                         continue  # retry the same offset: the partition waits
                     log.dead_letter(mid, env.now)
                     system.count(f"{g.name}.dlq")
                 else:
                     log.complete(mid, env.now)
-                attempts = 0
-                g.position[p] = off + 1
+                attempts.pop(mid, None)
+                g.position[p] = max(off + 1, g.position[p])  # retention may have moved it past off meanwhile
                 since_commit += 1
                 if since_commit >= g.commit_every:
                     self._commit()
