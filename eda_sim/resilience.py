@@ -79,8 +79,8 @@ class TokenBucket:
     def withdraw(self, now: float) -> bool:
         """A retry wants to go: spend a token if there is one."""
         self._refill(now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - 1e-9:  # ten deposits of 0.1 make 0.9999999999999999, which is one token
+            self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
 
@@ -269,6 +269,16 @@ class Call:
             v.number("hedge_after", self.hedge_after, 0.0, hi, lo_open=True, hi_open=self.timeout is not None)
 
 
+def callee(system, spec: Call):
+    """The service ``spec`` calls; ValueError if ``spec`` is not a Call or its target is no service."""
+    if not isinstance(spec, Call):
+        raise ValueError(f"call must be a Call (or a service name), got {spec!r}")
+    target = system.component(spec.target)
+    if not callable(getattr(target, "call", None)):
+        raise ValueError(f"{spec.target!r} is not a service (it has no call method)")
+    return target
+
+
 class _Pending:
     """One logical call in progress: its tries so far and the copies of the current try."""
 
@@ -295,11 +305,7 @@ class Caller:
     """
 
     def __init__(self, system, spec: Call, owner: str, log=None):
-        if not isinstance(spec, Call):
-            raise ValueError(f"call must be a Call (or a service name), got {spec!r}")
-        target = system.component(spec.target)
-        if not callable(getattr(target, "call", None)):
-            raise ValueError(f"{spec.target!r} is not a service (it has no call method)")
+        target = callee(system, spec)
         self.env = system.env
         self.spec = spec
         self.target = target

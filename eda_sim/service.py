@@ -34,7 +34,7 @@ from .database import DatabaseError
 from .distributions import as_distribution
 from .fault import Health
 from .metrics import CHUNK, DeliveryLog, _grow
-from .resilience import ERROR, OK, OUTCOMES, REJECTED, Call, Caller, soon
+from .resilience import ERROR, OK, OUTCOMES, REJECTED, Call, Caller, callee, soon
 
 MODES = ("sequential", "parallel", "first_k")
 WHEN_DOWN = ("error", "hang")
@@ -110,6 +110,8 @@ class Service:
         if (reads or writes) and db is None:
             raise ValueError("reads and writes need a db (a Database) to query")
         self.when_down = v.choice("when_down", when_down, WHEN_DOWN)
+        for c in downstream.calls if downstream else ():
+            callee(system, c)  # fail before registering anything: build downstream services first
         self.system = system
         self.env = system.env
         self.name = system.register(name, self)
@@ -308,6 +310,7 @@ class Client:
 
     def __init__(self, system, call: Call | str, *, name: str = "client"):
         spec = Call(target=call) if isinstance(call, str) else call
+        callee(system, spec)  # fail before registering anything
         self.system = system
         self.env = system.env
         self.name = system.register(name, self)
