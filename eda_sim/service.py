@@ -202,7 +202,7 @@ class Service:
         if not callers:
             self._finish(req, OK)
         elif len(callers) == 1:  # the common single call, without the bookkeeping of a group
-            callers[0].start(req.mid, lambda outcome, _tries: self._finish(req, ERROR if outcome else OK))
+            callers[0].start(req.mid, lambda outcome, _tries: self._finish(req, OK if outcome == OK else ERROR))
         else:
             _Wait(self, req)
 
