@@ -47,6 +47,18 @@ from . import experiment
 SEED_MAX = 2**63 - 1
 
 
+def _tidy(frame, digits: int = 3):
+    """A table for reading: whole numbers shown as integers, the rest rounded to ``digits`` decimals."""
+    def cell(x):
+        x = float(x)
+        return int(x) if x.is_integer() else round(x, digits)
+
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series([cell(x) for x in frame[c]], index=frame.index, dtype=object)
+                         for c in frame.columns})
+
+
 def _arrays(result, name: str):
     """(status, created, done, key) per message id for subscription ``name`` of a run (numpy views)."""
     system = result.system
@@ -155,7 +167,7 @@ class OutageResult:
                 "accept_wait_max_s": float(np.nanmax(waits)) if np.isfinite(waits).any() else math.nan,
                 "end_to_end_p99_s": s["latency_p99"], "completed": s["completed"],
             }
-        return pd.DataFrame(rows).rename_axis("metric")
+        return _tidy(pd.DataFrame(rows).rename_axis("metric"))
 
 
 def run_outage_variant(p: OutageParams, variant: str):
@@ -243,7 +255,7 @@ class DuplicatesResult:
     def table(self):
         import pandas as pd
 
-        return pd.DataFrame({variant: self.counts(variant) for variant in self.results}).rename_axis("count")
+        return _tidy(pd.DataFrame({variant: self.counts(variant) for variant in self.results}).rename_axis("count"))
 
 
 def run_duplicates_variant(p: DuplicatesParams, batch: int):
@@ -356,7 +368,7 @@ class OrderingResult:
             late, n = self.out_of_order(broker)
             rows[broker] = {"completed": n, "out_of_order": late, "out_of_order_share": late / n if n else math.nan,
                             "latency_p50_s": r.summary["latency_p50"], "latency_p95_s": r.summary["latency_p95"]}
-        return pd.DataFrame(rows).rename_axis("metric")
+        return _tidy(pd.DataFrame(rows).rename_axis("metric"))
 
 
 def run_ordering_broker(p: OrderingParams, broker: str):
@@ -457,7 +469,7 @@ class ConsistencyResult:
         p = self.params
         win, rr = self.windows(), self.rr_waits()
         eda = self.eda_waits()
-        return pd.DataFrame({
+        return _tidy(pd.DataFrame({
             "eda": {"wait_for_accepted_mean_s": eda.mean(), "stale_window_mean_s": win.mean(),
                     "stale_window_p99_s": np.percentile(win, 99),
                     f"stale_read_after_{p.read_after:g}s": float(self.stale_probability(p.read_after)[0])},
@@ -467,7 +479,7 @@ class ConsistencyResult:
                                "stale_window_mean_s": _mm1_mean(p),
                                "stale_window_p99_s": _mm1_quantile(p, 0.99),
                                f"stale_read_after_{p.read_after:g}s": float(self.theory_stale(p.read_after)[0])},
-        }).rename_axis("metric")
+        }).rename_axis("metric"))
 
 
 def _mm1_mean(p: ConsistencyParams) -> float:
@@ -632,14 +644,14 @@ class MonitoringResult:
 
         p, s = self.params, self.result.summary
         _, lag, dlq = self.series()
-        return pd.Series({
+        return _tidy(pd.Series({
             "lag_before_fault_max": self.normal_lag_max(), "lag_max": float(lag.max()),
             "lag_alert_at_s": self.lag_alert_time(), "dead_lettered": s["dead_lettered"],
             "dead_letters_theory": float(self.theory_dead_letters(p.until)),
             "lag_max_theory_fluid": float(self.theory_lag(p.fault_end)),
             "dlq_alert_at_s": self.dlq_alert_time(), "failed_attempts": s["failed"],
             "completed": s["completed"], "produced": s["produced"],
-        }, name="value")
+        }, name="value").to_frame())
 
 
 @lru_cache(maxsize=32)
@@ -665,6 +677,31 @@ def run_monitoring(p: MonitoringParams) -> MonitoringResult:
     # The thresholds only read the run, so runs are shared across their values.
     base = replace(p, lag_threshold=MonitoringParams.lag_threshold, dlq_threshold=MonitoringParams.dlq_threshold)
     return MonitoringResult(p, {"eda": _monitoring_run(base)})
+
+
+def check_lag_threshold(threshold, quiet_seeds=(1, 2, 3)) -> tuple[bool, str]:
+    """Exercise check: a lag alert at ``threshold`` must stay silent in healthy runs (no failures, no
+    slowdown, seeds ``quiet_seeds``) and fire during the default bad deploy. Returns (ok, feedback)."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        return False, f"Enter a number of messages, got {threshold!r}."
+    if threshold < 1 or threshold != int(threshold):
+        return False, f"Enter a whole number of messages of at least 1, got {threshold!r}."
+    threshold = int(threshold)
+    quiet = [run_monitoring(MonitoringParams(fail_fraction=0.0, slow_factor=1.0, lag_threshold=threshold, seed=s))
+             for s in quiet_seeds]
+    noisy = [r for r in quiet if not math.isnan(r.lag_alert_time())]
+    if noisy:
+        r = noisy[0]
+        return False, (f"False alarm: with nothing wrong (seed {r.params.seed}) the lag reaches "
+                       f"{r.series()[1].max():.0f} and the alert fires at {r.lag_alert_time():.0f} s. Go higher.")
+    bad = run_monitoring(MonitoringParams(lag_threshold=threshold))
+    t = bad.lag_alert_time()
+    if math.isnan(t):
+        return False, (f"Silent: during the bad deploy the lag peaks at {bad.series()[1].max():.0f}, below "
+                       f"{threshold}. Nobody is paged. Go lower.")
+    return True, (f"Good: no false alarm in {len(quiet_seeds)} healthy runs (their lag stays at or below "
+                  f"{max(r.series()[1].max() for r in quiet):.0f}), and the alert fires at {t:.0f} s, "
+                  f"{t - bad.params.fault_start:.0f} s into the bad deploy.")
 
 
 # =====================================================================================================
@@ -841,7 +878,7 @@ class PartsResult:
 
         parts = pd.DataFrame({arch: self.parts(arch) for arch in self.results})
         facts = pd.DataFrame({arch: self.facts(arch) for arch in self.results})
-        return pd.concat([parts, facts]).rename_axis(f"order flow, {self.params.reactors} reacting services")
+        return _tidy(pd.concat([parts, facts]).rename_axis(f"order flow, {self.params.reactors} reacting services"))
 
 
 @experiment("costs_parts", "Moving parts and round trips: one order flow built as R/R and as EDA", PartsParams,
