@@ -18,6 +18,8 @@ class Database:
 
     Gauges: ``<name>.qps`` (queries finished per second over the last sampling step),
     ``<name>.waiting`` (queries waiting for a connection), ``<name>.busy`` (connections in use).
+    Totals: ``wait_sum`` seconds that the ``waited`` queries which got a connection spent waiting for it
+    (so ``wait_sum / waited`` is the mean wait, the Wq of queueing theory), ``busy_time`` connection-seconds.
     """
 
     def __init__(self, system, name: str = "db", *, connections: int = 10, query_time=Exponential(0.005)):
@@ -32,6 +34,8 @@ class Database:
         self._fail_rng = system.streams.generator(f"fail:{name}")
         self._block: list[float] = []
         self.reads = self.writes = self.errors = 0
+        self.waited = 0
+        self.wait_sum = self.busy_time = 0.0
         self._last = (0.0, 0)
         system.series.add(f"{name}.qps", self._qps)
         system.series.add(f"{name}.waiting", lambda: len(self.pool.queue))
@@ -54,9 +58,15 @@ class Database:
         if health.down:
             self.errors += 1
             raise DatabaseError(f"{self.name} is down")
+        env = self.env
         with self.pool.request() as req:
+            asked = env.now
             yield req
-            yield self.env.timeout(self._draw() * health.slow)
+            self.waited += 1
+            self.wait_sum += env.now - asked
+            held = self._draw() * health.slow
+            yield env.timeout(held)
+            self.busy_time += held
         if health.fail and self._fail_rng.random() < health.fail:
             self.errors += 1
             raise DatabaseError(f"{self.name} query failed")
