@@ -202,3 +202,11 @@ def test_plain_crud_is_simpler_with_request_response():
     assert r.facts("rr")["moving parts (client excluded)"] == 3
     assert r.facts("eda")["moving parts (client excluded)"] == 7
     assert r.facts("rr")["asynchronous hand-offs per order (trace must be stitched)"] == 0
+
+
+def test_exercise_one_answer_covers_theory_and_the_run(consistency):
+    # The notebook accepts 0.5 s ± 0.06: the closed form W ln 20 and this run's 95th percentile both fit.
+    p = consistency.params
+    w = 1 / (1 / p.service_mean - p.rate)
+    assert abs(w * math.log(20) - 0.5) <= 0.06
+    assert abs(np.percentile(consistency.windows(), 95) - 0.5) <= 0.06
