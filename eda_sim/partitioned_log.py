@@ -13,12 +13,15 @@ Semantics follow Apache Kafka's documentation:
 - ``retention`` seconds: older messages are deleted from the head of each partition; a group whose
   committed offset falls behind the log start loses them (counted as dropped) and jumps to the start;
 - a new group starts at the earliest retained offset (``start="earliest"``: it replays history) or at
-  the end of the log (``start="latest"``: only new messages).
+  the end of the log (``start="latest"``: only new messages);
+- an existing group can be rewound (``kafka-consumer-groups --reset-offsets``) to reprocess what the log
+  still holds, say after a bug fix; messages processed again count as duplicates.
 """
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 
 import simpy
 
@@ -192,6 +195,33 @@ class ConsumerGroup:
         v.integer("consumers", n, 0, 1000)
         self.env.timeout(max(0.0, t - self.env.now)).callbacks.append(lambda _: self.scale_to(n))
 
+    def rewind(self, to="earliest") -> int:
+        """Move the committed offsets back and rebalance, as ``kafka-consumer-groups --reset-offsets``.
+
+        ``to="earliest"``: every partition goes back to its first retained offset (replay all the log
+        still holds); a time ``t`` (s): back to the first offset appended at or after ``t``
+        (``--to-datetime``, e.g. since a bad deploy). Offsets only move back, never past unread
+        messages, and never before the retention horizon. Work done again counts as ``duplicates``.
+        Returns the number of offsets rewound (messages the group will read again).
+        """
+        to = _rewind_target(to)
+        plog, moved = self.plog, 0
+        for p in range(plog.partitions):
+            start = plog.start[p]
+            target = start if to == "earliest" else max(start, bisect_left(plog.times[p], to))
+            if target < self.committed[p]:
+                moved += self.committed[p] - target
+                self.committed[p] = target
+        if moved:
+            self._rebalance()
+        return moved
+
+    def rewind_at(self, t: float, to="earliest") -> None:
+        """Schedule :meth:`rewind` at simulated time ``t``."""
+        v.non_negative("t", t)
+        to = _rewind_target(to)
+        self.env.timeout(max(0.0, t - self.env.now)).callbacks.append(lambda _: self.rewind(to))
+
     def _rebalance(self) -> None:
         """Revoke every partition, rewind to committed offsets, reassign (range assignor), resume."""
         self.generation += 1
@@ -326,3 +356,12 @@ class GroupMember:
         g = self.group
         for p in self.partitions:
             g.committed[p] = g.position[p]
+
+
+def _rewind_target(to):
+    """``"earliest"`` or a time in seconds, checked."""
+    if isinstance(to, str):
+        if to != "earliest":
+            raise ValueError(f"to must be 'earliest' or a time in [0, ∞) s, got {to!r}")
+        return to
+    return v.non_negative("to", to)
