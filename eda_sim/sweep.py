@@ -33,8 +33,8 @@ from .__main__ import summaries
 from .experiments import Experiment, get
 
 SERIAL_MAX_RUNS = 4
-"""With ``executor=None``, a sweep of at most this many runs runs in-process: starting worker
-processes costs about a second, far more than a few short runs (the notebook sliders)."""
+"""With ``executor=None``, a sweep of at most this many runs runs in-process: starting a pool costs
+tens of milliseconds (fork) to a second (spawn), as much as a few short runs (the notebook sliders)."""
 
 STATS_COLUMNS = ("variant", "metric", "mean", "std", "n", "ci_low", "ci_high")
 
