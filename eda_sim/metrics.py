@@ -136,7 +136,7 @@ class DeliveryLog:
             self.dead_lettered += 1
 
     def drop(self, mid: int, t: float) -> None:
-        if self.status[mid] == UNASSIGNED:
+        if mid >= len(self.status) or self.status[mid] == UNASSIGNED:  # refused before it was assigned
             self.assign(mid, t)
         if self.status[mid] == IN_FLIGHT:
             self.status[mid] = DROPPED

@@ -122,9 +122,14 @@ class Bursty(Workload):
     def _rate_at(self, t):
         period = self.on + self.off
         k, phase = divmod(t, period)
-        if phase < self.on:
-            return self.rate_on, k * period + self.on
-        return self.rate_off, (k + 1) * period
+        start = k * period
+        # The next change must lie after t: at a boundary, rounding can report the phase that just ended
+        # (44.0 // 8.8 == 4.0), and returning a change <= t made the arrival loop spin forever.
+        if phase < self.on and start + self.on > t:
+            return self.rate_on, start + self.on
+        if start + period > t:
+            return self.rate_off, start + period
+        return self.rate_on, start + period + self.on  # t is already at the next period's start
 
     def arrival_times(self, rng):
         return self._poisson_times(rng)

@@ -360,3 +360,17 @@ def test_publish_in_flight_when_the_broker_goes_down_is_buffered():
     result = system.run(until=10)
     assert result.messages().accepted.tolist() == pytest.approx([1.5, 4.5, 4.5])
     assert result.summary["completed"] == 3
+
+
+def test_queue_down_from_the_start_drops_the_first_messages():
+    # Regression: a copy refused before the subscription had recorded any message used to raise
+    # IndexError from inside SimPy.
+    system = System(1)
+    q = WorkQueue(system, "q", when_down="drop")
+    Consumer(system, q, service=Deterministic(0.1))
+    system.inject(Down(target="q", start=0, end=2.5))
+    Producer(system, ConstantRate(rate=1), q, limit=5)
+    result = system.run(until=10)
+    assert fates(result) == ["dropped", "dropped", "completed", "completed", "completed"]
+    assert rows(result).done.tolist() == pytest.approx([1, 2, 3.1, 4.1, 5.1])
+    assert q.refused == 2 and system.counters["refused"] == 2

@@ -217,6 +217,24 @@ def test_event_budget_stops_the_run():
     assert result.summary["sim_time"] == result.elapsed
 
 
+@pytest.mark.parametrize("on,off", [(4.4, 4.4), (0.7, 0.2), (1.1, 2.2)])
+def test_bursty_traffic_crosses_phase_boundaries_without_hanging(on, off):
+    # Regression: at some boundaries (44.0 // 8.8 == 4.0) rounding reported the phase that had just
+    # ended, the next rate change was not after t, and the arrival loop spun forever outside SimPy,
+    # where no event budget can stop it. Arrivals must also fall only in the "on" phases.
+    workload = Bursty(rate_on=20, on=on, off=off)
+    system, q = queue_system()
+    Consumer(system, q, service=Deterministic(0.001))
+    Producer(system, workload, q)
+    start = time.perf_counter()
+    result = system.run(until=200)
+    assert time.perf_counter() - start < 10 and not result.bound_hit
+    created = result.messages().created.to_numpy()
+    phase = created % (on + off)
+    assert ((phase <= on + 1e-9) | (phase >= on + off - 1e-9)).all()
+    assert len(created) / 200 == pytest.approx(workload.mean_rate(200), rel=0.1)
+
+
 def test_a_stable_run_hits_no_bound():
     system, q = queue_system()
     Consumer(system, q, service=Deterministic(0.01))
