@@ -49,11 +49,11 @@ SEED_MAX = 2**63 - 1
 
 def _tidy(frame, digits: int = 3):
     """A table for reading: whole numbers shown as integers, the rest rounded to ``digits`` decimals."""
+    import pandas as pd
+
     def cell(x):
         x = float(x)
         return int(x) if x.is_integer() else round(x, digits)
-
-    import pandas as pd
 
     return pd.DataFrame({c: pd.Series([cell(x) for x in frame[c]], index=frame.index, dtype=object)
                          for c in frame.columns})
