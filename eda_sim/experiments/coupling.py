@@ -61,11 +61,11 @@ class OutageParams:
     timeout: float = 2.0
     when_down: str = "hang"
     target: str = "billing"
-    outage_start: float = 20.0
+    outage_start: float = 15.0
     down_for: float = 10.0
     publish_latency: float = 0.005
     deadline: float = 5.0
-    until: float = 80.0
+    until: float = 70.0
     seed: int = 1
 
     def __post_init__(self):
@@ -281,7 +281,7 @@ def run_outage_params(p: OutageParams) -> OutageResult:
 
 OUTAGE_SLIDERS = (
     Slider("down_for", 1.0, 30.0, 1.0, unit="s", label="outage length",
-           help="how long the target is down, from 20 s"),
+           help="how long the target is down, from 15 s"),
     Slider("rate", 2.0, 12.0, 1.0, unit="orders/s", help="orders per second; 2 billing workers handle 13.3/s"),
     Slider("workers", 2, 6, 1, label="billing workers", help="R/R: billing's worker pool; EDA: its consumers"),
     Slider("when_down", options=WHEN_DOWN, label="billing when down",
