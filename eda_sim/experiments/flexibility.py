@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -726,21 +726,37 @@ def out_of_order_share(result, name: str) -> float:
 
 @dataclass(frozen=True)
 class PartitionsResult:
-    """``results["log"]``: a consumer group on the log; ``results["queue"]``: competing consumers."""
+    """A consumer group on the log and competing consumers on a work queue, ``params.consumers`` each.
+
+    The numbers come from the cached sweep systems (:func:`sweep_system`), where group n processes
+    exactly as a run with n consumers does, so moving the consumers slider runs nothing. ``results``
+    holds the two single runs themselves, built on first use (the command line shows their summaries).
+    """
 
     params: PartitionsParams
-    results: dict
+
+    @cached_property
+    def results(self) -> dict:
+        return {b: _partitions_run(self.params, b) for b in ("log", "queue")}
+
+    def _run(self, broker: str):
+        """(Result, name of the subscription or group) holding this size's numbers."""
+        n = self.params.consumers
+        if n <= MAX_CONSUMERS:
+            return _sweep(self.params, broker, MAX_CONSUMERS), f"group{n}" if broker == "log" else f"queue{n}"
+        return self.results[broker], "workers" if broker == "log" else "orders"
 
     def throughput(self, broker: str) -> float:
-        return self.results[broker].summary["completed"] / self.params.until
+        result, name = self._run(broker)
+        return result.system.logs[name].completed / self.params.until
 
     def partitions_per_consumer(self) -> list[int]:
-        group = self.results["log"].system.components["workers"]
-        return [len(m.partitions) for m in group.members]
+        result, group = self._run("log")  # a group's delivery log has the group's name
+        return [len(m.partitions) for m in result.system.components[group].members]
 
     def out_of_order(self, broker: str) -> float:
-        name = "workers" if broker == "log" else "orders"
-        return out_of_order_share(self.results[broker], name)
+        result, name = self._run(broker)
+        return out_of_order_share(result, name)
 
     def table(self):
         import pandas as pd
@@ -761,7 +777,7 @@ def run_partitions_broker(p: PartitionsParams, broker: str):
     """One system: a consumer group on a log, or competing consumers on a work queue. Both use the
     stream ``service:workers``, so order i takes the same time either way."""
     v.choice("broker", broker, ("log", "queue"))
-    system = System(p.seed, keys=p.keys)
+    system = System(p.seed, keys=p.keys, sample_every=p.until)
     if broker == "log":
         target = PartitionedLog(system, "orders", partitions=p.partitions)
         target.group("workers", consumers=p.consumers, service=Exponential(p.service_mean))
@@ -783,7 +799,7 @@ def _partitions_run(p: PartitionsParams, broker: str):
 @experiment("partitions", "Partitions cap a consumer group's parallelism; a queue does not, but loses order",
             PartitionsParams, PARTITIONS_SLIDERS)
 def run_partitions(p: PartitionsParams) -> PartitionsResult:
-    return PartitionsResult(p, {b: _partitions_run(p, b) for b in ("log", "queue")})
+    return PartitionsResult(p)
 
 
 def sweep_system(p: PartitionsParams, broker: str, max_consumers: int = MAX_CONSUMERS):
@@ -793,7 +809,7 @@ def sweep_system(p: PartitionsParams, broker: str, max_consumers: int = MAX_CONS
     consumers does, and the orders are published once instead of once per size."""
     v.choice("broker", broker, ("log", "queue"))
     v.integer("max_consumers", max_consumers, 1, 100)
-    system = System(p.seed, keys=p.keys)
+    system = System(p.seed, keys=p.keys, sample_every=p.until)  # no time series needed: skip the gauges
     service = Exponential(p.service_mean)
     if broker == "log":
         target = PartitionedLog(system, "orders", partitions=p.partitions)
@@ -827,8 +843,12 @@ def throughput_vs_consumers(p: PartitionsParams, max_consumers: int = MAX_CONSUM
 
 @lru_cache(maxsize=64)
 def _sweep(p: PartitionsParams, broker: str, max_consumers: int):
-    if broker == "queue" and p.partitions != PartitionsParams.partitions:  # a queue has no partitions
-        return _sweep(replace(p, partitions=PartitionsParams.partitions), broker, max_consumers)
+    """The sweep system, cached on everything but ``consumers`` (and ``partitions`` for the queue)."""
+    base = replace(p, consumers=1)
+    if broker == "queue":  # a queue has no partitions
+        base = replace(base, partitions=PartitionsParams.partitions)
+    if base != p:
+        return _sweep(base, broker, max_consumers)
     return sweep_system(p, broker, max_consumers)
 
 

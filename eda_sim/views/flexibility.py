@@ -102,7 +102,9 @@ def scaling_panel(**overrides) -> ControlPanel:
         p = result.params
         for variant, name in (("fixed", "1 consumer throughout"), ("scaled", "consumers added, then removed")):
             plots.set_xy(lag, name, *result.lag(variant))
-        plots.set_xy(lag, "fluid model: lag grows at λ − c·μ", *result.fluid("scaled"))
+        (t1, f1), (t2, f2) = result.fluid("fixed"), result.fluid("scaled")  # one dashed trace, two pieces
+        plots.set_xy(lag, "fluid model: lag grows at λ − c·μ", np.concatenate((t1, [None], t2)),
+                     np.concatenate((f1, [None], f2)))
         scaled = p.consumers != 1
         extra = p.consumers - 1
         plural = "s" if abs(extra) > 1 else ""
