@@ -12,8 +12,8 @@ for handler times, so order i takes the same billing time in both. The entry ser
 acknowledgement (``publish_latency``) is what the client waits for.
 
 Both summaries gain the flow keys (see docs/request_response.md): ``done``, ``done_share`` and
-``done_mean/p50/p95/p99`` (an order is done when every handler has completed it), ``accept_p50/p95/p99``
-(the client's wait), and ``slow_share`` when ``slow_after`` is set.
+``done_mean/p50/p95/p99/max`` (an order is done when every handler has completed it),
+``accept_p50/p95/p99/max`` (the client's wait), and ``slow_share`` when ``slow_after`` is set.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .consumer import consumers
 from .database import Database
 from .distributions import Deterministic, Distribution, Exponential, as_distribution
 from .fault import Fault
-from .metrics import COMPLETED
+from .metrics import COMPLETED, percentiles
 from .producer import Producer
 from .resilience import BreakerConfig, Call, RetryPolicy
 from .service import WHEN_DOWN, Client, Downstream, Service
@@ -149,17 +149,15 @@ class FlowProbe:
         wait = o["accepted"] - o["created"]
         wait = wait[~np.isnan(wait)]
         out = {"done": len(lat), "done_share": len(lat) / n if n else math.nan,
-               **_quantiles("done", lat, mean=True), **_quantiles("accept", wait)}
+               **_renamed(percentiles(lat), "done"), **_renamed(percentiles(wait), "accept")}
         if self.flow.slow_after is not None:
             out["slow_share"] = float(np.mean(lat > self.flow.slow_after)) if len(lat) else math.nan
         return out
 
 
-def _quantiles(prefix: str, x: np.ndarray, mean: bool = False) -> dict:
-    out = {f"{prefix}_mean": float(x.mean()) if len(x) else math.nan} if mean else {}
-    qs = np.percentile(x, [50, 95, 99]) if len(x) else [math.nan] * 3
-    out.update({f"{prefix}_p{p}": float(q) for p, q in zip((50, 95, 99), qs, strict=True)})
-    return out
+def _renamed(stats: dict, prefix: str) -> dict:
+    """The core's latency_mean/p50/p95/p99/max keys under another prefix."""
+    return {key.replace("latency", prefix, 1): value for key, value in stats.items()}
 
 
 def _latest(arrays: list[np.ndarray]) -> np.ndarray:
