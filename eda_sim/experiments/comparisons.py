@@ -22,7 +22,7 @@ from ..distributions import Deterministic, Exponential, Mixture
 from ..fault import Down
 from ..panel import Slider
 from ..producer import Producer
-from ..resilience import BACKOFFS, BreakerConfig, Call, RetryBudget, RetryPolicy
+from ..resilience import BACKOFFS, OK, BreakerConfig, Call, RetryBudget, RetryPolicy
 from ..service import Client, Service
 from ..system import System
 from ..theory import fanout_slow_probability
@@ -222,7 +222,7 @@ def storm_keys(p: RetryStormParams):
         done = ~np.isnan(probe.done_times(n))
         if arch == "rr":
             client = system.component("client")
-            answered_ok = np.frombuffer(client.outcome, dtype=np.int8, count=min(n, len(client.outcome))) == 0
+            answered_ok = np.frombuffer(client.outcome, dtype=np.int8, count=min(n, len(client.outcome))) == OK
             ok = np.zeros(n, bool)
             ok[:len(answered_ok)] = answered_ok
         else:
