@@ -263,3 +263,22 @@ def test_max_attempts_dead_letters_after_exactly_that_many_tries():
     assert s["failed"] == 3 * s["dead_lettered"] + (rec.deliveries[rec.status == "completed"] - 1).sum()
     assert s["completed"] + s["dead_lettered"] == 400
     assert system.counters["g.dlq"] == s["dead_lettered"]
+
+
+def test_more_consumers_less_lag_up_to_the_partition_count():
+    # The same burst (40 msg/s for 10 s, 0.1 s per message) read by 1, 2, 4 and 8 consumers over 4
+    # partitions: the peak lag falls with each doubling up to 4, and the 8-consumer group is exactly
+    # the 4-consumer one (common random numbers, extra members idle).
+    def peak_lag(n):
+        system = System(6, sample_every=0.25)
+        log = PartitionedLog(system, "log", partitions=4)
+        log.group("g", consumers=n, service=Exponential(0.1))
+        Producer(system, Scheduled(rate=1, spikes=((5, 15, 40),)), log)
+        result = system.run(until=120)
+        assert result.summary["in_flight"] == 0
+        return result.timeseries()["g.lag"].max(), result.summary["latency_p99"]
+
+    lags = {n: peak_lag(n) for n in (1, 2, 4, 8)}
+    assert lags[1][0] > lags[2][0] > lags[4][0]
+    assert lags[1][1] > lags[2][1] > lags[4][1]
+    assert lags[8] == lags[4]
