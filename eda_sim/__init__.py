@@ -10,10 +10,13 @@ Compose a system from parts and run it::
     result = system.run(until=600)
     result.summary["latency_p95"], result.records(), result.timeseries()
 
+Request/response parts (``Service``, ``Client``, ``Call``, ``RetryPolicy``, ``BreakerConfig``) and
+``compare(Flow(...))``, which runs one business flow both ways on the same draws, are exported too.
 Ready-made experiments live in :mod:`eda_sim.experiments`; closed-form results in :mod:`eda_sim.theory`.
 """
 
 from .broker import Topic, WorkQueue
+from .comparison import Comparison, Flow, Handler, compare
 from .consumer import Consumer, consumers
 from .database import Database, DatabaseError
 from .distributions import Deterministic, Distribution, Exponential, LogNormal, Mixture, Uniform
@@ -21,14 +24,17 @@ from .fault import Crash, Down, FailFraction, Slow
 from .metrics import ConservationError
 from .partitioned_log import ConsumerGroup, PartitionedLog
 from .producer import Producer
+from .resilience import BreakerConfig, Call, CircuitBreaker, RetryBudget, RetryPolicy
 from .result import Result
+from .service import Client, Downstream, Service
 from .system import Limits, System
 from .workload import Bursty, ConstantRate, Poisson, Scheduled, Workload
 
 __all__ = [
-    "Bursty", "ConservationError", "ConstantRate", "Consumer", "ConsumerGroup", "Crash", "Database",
-    "DatabaseError", "Deterministic", "Distribution", "Down", "Exponential", "FailFraction", "Limits",
-    "LogNormal", "Mixture", "PartitionedLog", "Poisson", "Producer", "Result", "Scheduled", "Slow", "System",
-    "Topic", "Uniform", "WorkQueue", "Workload", "consumers",
+    "BreakerConfig", "Bursty", "Call", "CircuitBreaker", "Client", "Comparison", "ConservationError",
+    "ConstantRate", "Consumer", "ConsumerGroup", "Crash", "Database", "DatabaseError", "Deterministic",
+    "Distribution", "Down", "Downstream", "Exponential", "FailFraction", "Flow", "Handler", "Limits", "LogNormal",
+    "Mixture", "PartitionedLog", "Poisson", "Producer", "Result", "RetryBudget", "RetryPolicy", "Scheduled",
+    "Service", "Slow", "System", "Topic", "Uniform", "WorkQueue", "Workload", "compare", "consumers",
 ]
 __version__ = "0.1.0"
