@@ -25,6 +25,17 @@ def test_02_every_design_sees_the_same_orders(default):
     assert all(default.unfinished(v) == 0 for v in VARIANTS)  # the run drained: counts are exact
 
 
+def test_02_every_design_gives_order_i_the_same_work_time_at_each_service(default):
+    systems = {v: default.results[v].system for v in VARIANTS}
+    first = range(default.params.orders)
+    for name in ("billing", "fraud"):
+        rr = [systems["rr"].component(name)._draws[i] for i in first]
+        for variant in ("fat", "thin"):
+            assert [systems[variant].component(f"{name}.consumer").draws[i] for i in first] == rr
+    rr = [systems["rr"].component("orders")._draws[i] for i in first]
+    assert [systems["fat"].component("orders").draws[i] for i in first] == rr
+
+
 def test_02_rr_and_thin_events_read_the_order_once_per_service(default):
     n = default.params.services
     for variant in ("rr", "thin"):

@@ -149,6 +149,7 @@ class OrderService:
     """
 
     def __init__(self, system, db: Database, topic: Topic, *, service=ORDER_WORK):
+        self.name = system.register("orders", self)
         self.env = system.env
         self.db = db
         self.topic = topic
