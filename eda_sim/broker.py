@@ -23,6 +23,7 @@ from . import validate as v
 from .distributions import Distribution
 from .fault import Health
 from .metrics import DeliveryLog
+from .system import transactional
 
 OVERFLOW = ("reject", "drop_oldest", "block")
 WHEN_DOWN = ("buffer", "drop")
@@ -36,6 +37,7 @@ class Broker:
     lost (``"drop"``); the client's wait for the acknowledgement is ``accepted - created``.
     """
 
+    @transactional
     def __init__(self, system, name: str, *, publish_latency: Distribution | None = None,
                  when_down: str = "buffer"):
         self.system = system
@@ -112,6 +114,7 @@ class Broker:
 class WorkQueue(Broker):
     """A queue with competing consumers (RabbitMQ classic/quorum queue semantics, see module doc)."""
 
+    @transactional
     def __init__(self, system, name: str = "queue", *, capacity: int | None = None, overflow: str = "reject",
                  delivery_limit: int | None = None, publish_latency: Distribution | None = None,
                  when_down: str = "buffer", parent: Broker | None = None):
@@ -241,6 +244,7 @@ class WorkQueue(Broker):
 class Topic(Broker):
     """Publish/subscribe: every subscription (its own work queue) receives a copy of every message."""
 
+    @transactional
     def __init__(self, system, name: str = "topic", *, publish_latency: Distribution | None = None,
                  when_down: str = "buffer"):
         super().__init__(system, name, publish_latency=publish_latency, when_down=when_down)

@@ -15,6 +15,7 @@ from . import validate as v
 from .database import DatabaseError
 from .distributions import as_distribution
 from .fault import Health
+from .system import transactional
 
 
 class Consumer:
@@ -30,6 +31,7 @@ class Consumer:
     ``db``, ``reads`` and ``writes`` make each message run queries against a :class:`Database`.
     """
 
+    @transactional
     def __init__(self, system, queue, name: str | None = None, *, service=1.0, concurrency: int = 1,
                  prefetch: int = 1, poll_interval: float | None = None, long_poll: bool = False,
                  ack_every: int = 1,

@@ -7,6 +7,7 @@ import simpy
 from . import validate as v
 from .distributions import Exponential, as_distribution
 from .fault import Health
+from .system import transactional
 
 
 class DatabaseError(Exception):
@@ -22,6 +23,7 @@ class Database:
     (so ``wait_sum / waited`` is the mean wait, the Wq of queueing theory), ``busy_time`` connection-seconds.
     """
 
+    @transactional
     def __init__(self, system, name: str = "db", *, connections: int = 10, query_time=Exponential(0.005)):
         self.system = system
         self.env = system.env

@@ -31,11 +31,13 @@ from .database import DatabaseError
 from .distributions import Distribution, as_distribution
 from .fault import Health
 from .metrics import DeliveryLog
+from .system import transactional
 
 
 class PartitionedLog(Broker):
     """The log itself: ``partitions`` append-only arrays of message ids with append times."""
 
+    @transactional
     def __init__(self, system, name: str = "log", *, partitions: int = 3, retention: float | None = None,
                  publish_latency: Distribution | None = None, when_down: str = "buffer"):
         super().__init__(system, name, publish_latency=publish_latency, when_down=when_down)
@@ -100,6 +102,7 @@ class ConsumerGroup:
     Kafka consumer does) up to this many attempts, then dead-lettered and skipped; None retries forever.
     """
 
+    @transactional
     def __init__(self, log: PartitionedLog, name: str, *, consumers, service, start, poll_interval,
                  commit_every, rebalance_time, max_attempts, db, reads, writes, stream):
         system = log.system

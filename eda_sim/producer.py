@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import validate as v
+from .system import transactional
 from .workload import Workload
 
 
@@ -13,6 +14,7 @@ class Producer:
     with the same seed and workload see the same arrivals whatever they publish to.
     """
 
+    @transactional
     def __init__(self, system, workload: Workload, target, *, name: str = "producer",
                  stream: str = "arrivals", limit: int | None = None):
         if not isinstance(workload, Workload):
@@ -34,8 +36,12 @@ class Producer:
         publish = self.target.publish
         limit = self.limit
         timeout = env.timeout
+        system = self.system
+        max_backlog = system.limits.max_backlog
         for n, t in enumerate(self._times):
             if limit is not None and n >= limit:
                 return
+            if n & 1023 == 1023:  # between sampling steps too: a runaway producer stops within 1024 messages
+                system.check_backlog(max_backlog)
             yield timeout(t - env.now)
             publish(new(t))

@@ -7,6 +7,7 @@ grows past ``Limits.max_backlog`` (an unstable queue). Either way it returns pro
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -24,12 +25,40 @@ from .randomness import Streams
 class Limits:
     """Bounds on one run. ``max_events`` SimPy events cost about a second per million here."""
 
-    max_events: int = 3_000_000
+    max_events: int = 2_000_000
     max_backlog: int = 200_000
 
     def __post_init__(self):
         v.integer("max_events", self.max_events, 1_000, 10**9)
         v.integer("max_backlog", self.max_backlog, 10, 10**8)
+
+
+def transactional(init):
+    """Decorate a component's ``__init__``: if it raises (a bad parameter), undo its registrations.
+
+    Without this, ``Consumer(system, q, prefetch=0)`` would fail but keep its name, and the corrected
+    retry in the next notebook cell would fail with "name already used", hiding the real mistake.
+    """
+
+    @functools.wraps(init)
+    def wrapper(self, owner, *args, **kwargs):
+        system = owner if isinstance(owner, System) else owner.system
+        snapshot = (set(system.components), set(system.logs), set(system.series.gauges), system.workers_total)
+        try:
+            init(self, owner, *args, **kwargs)
+        except Exception:
+            names, logs, gauges, workers = snapshot
+            for key in set(system.components) - names:
+                del system.components[key]
+            for key in set(system.logs) - logs:
+                del system.logs[key]
+            for key in set(system.series.gauges) - gauges:
+                del system.series.gauges[key]
+                del system.series.columns[key]
+            system.workers_total = workers
+            raise
+
+    return wrapper
 
 
 class BoundHit(Exception):
@@ -140,14 +169,18 @@ class System:
         t = 0.0
         while True:
             series.sample(env.now)
-            backlog = self.backlog()
-            if backlog > limit:
-                raise BoundHit(f"unstable: {backlog:,} messages waiting at t={env.now:.3g} s exceeds "
-                               f"max_backlog={limit:,}; arrivals outpace the consumers")
+            self.check_backlog(limit)
             t += step
             if t > until + 1e-9:
                 return
             yield env.timeout(step)
+
+    def check_backlog(self, limit: int) -> None:
+        """Stop the run (BoundHit) when more than ``limit`` messages wait: the queue is unstable."""
+        backlog = self.backlog()
+        if backlog > limit:
+            raise BoundHit(f"unstable: {backlog:,} messages waiting at t={self.env.now:.3g} s exceeds "
+                           f"max_backlog={limit:,}; arrivals outpace the consumers")
 
     def utilisation(self, elapsed: float) -> float:
         if self.workers_total == 0 or elapsed <= 0:

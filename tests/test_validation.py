@@ -260,3 +260,28 @@ def test_extreme_faults_never_raise_from_inside_simpy(fault):
     assert s["to_handle"] == s["completed"] + s["dead_lettered"] + s["dropped"] + s["in_flight"]
     if result.bound_hit:
         assert result.message
+
+
+def test_a_failed_constructor_leaves_no_trace_so_the_corrected_retry_works():
+    from eda_sim import Consumer, Database, System, WorkQueue
+
+    system = System(seed=1)
+    queue = WorkQueue(system, "q")
+    with pytest.raises(ValueError, match="prefetch"):
+        Consumer(system, queue, prefetch=0)
+    with pytest.raises(ValueError, match="connections"):
+        Database(system, "db", connections=0)
+    consumer = Consumer(system, queue)  # same default name as the failed one
+    Database(system, "db", connections=2)
+    assert consumer.name == "q.consumer1"
+    assert system.workers_total == 1
+    assert sorted(system.components) == ["db", "q", "q.consumer1"]
+
+
+def test_a_runaway_producer_stops_between_sampling_steps():
+    from eda_sim.experiments import get
+
+    result = get("queue")(rate=20_000.0, until=100_000.0)
+    assert result.bound_hit
+    assert "unstable" in result.message and "max_backlog" in result.message
+    assert result.elapsed < 100  # stopped within seconds of simulated time, not at the next sample
