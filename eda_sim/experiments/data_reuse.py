@@ -44,7 +44,7 @@ from ..workload import Poisson
 from . import experiment
 
 VARIANTS = ("rr", "fat", "thin")
-NAMES = {"rr": "Request/Response", "fat": "EDA, fat events", "thin": "EDA, thin events"}
+NAMES = {"rr": "Request/Response", "fat": "Event-driven, fat events", "thin": "Event-driven, thin events"}
 SERVICE_NAMES = ("billing", "audit", "shipping", "analytics", "loyalty", "fraud", "email", "search")
 MAX_SERVICES = len(SERVICE_NAMES)
 WORKERS = 16  # workers per downstream service, and concurrency (and prefetch) per consumer

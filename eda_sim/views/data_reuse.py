@@ -9,13 +9,13 @@ import numpy as np
 
 from .. import plots
 from ..experiments import get
-from ..experiments.data_reuse import MAX_SERVICES, SERVICES, VARIANTS, services_sweep
+from ..experiments.data_reuse import MAX_SERVICES, NAMES, VARIANTS, services_sweep
 from ..panel import ControlPanel
 
 STYLE = {  # legend name, colour, marker symbol: fat events are the EDA of the claim, thin the EDA that breaks it
-    "rr": ("Request/Response", plots.COLORS["rr"], "circle"),
-    "fat": ("Event-driven, fat events", plots.COLORS["eda"], "square"),
-    "thin": ("Event-driven, thin events", plots.COLORS["extra"], "diamond-open"),
+    "rr": (NAMES["rr"], plots.COLORS["rr"], "circle"),
+    "fat": (NAMES["fat"], plots.COLORS["eda"], "square"),
+    "thin": (NAMES["thin"], plots.COLORS["extra"], "diamond-open"),
 }
 TRAFFIC = {  # what reaches the N services, by what it carries
     "full copies": ("the order, inside each event", "#56B4E9"),
@@ -275,4 +275,3 @@ def theory_table(params) -> dict:
 
 
 PANELS = {"panel": panel}
-__all__ = ["PANELS", "SERVICES", "grid", "panel", "sweep_figures", "theory_table"]
