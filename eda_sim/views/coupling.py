@@ -92,6 +92,9 @@ def _outage_panel(name: str, title, overrides: dict) -> ControlPanel:
     figures = (wait, failed, backlog, done)
     for fig in figures:
         plots.shade_window(fig, start, end)
+    failed.layout.shapes[0].label.textposition = "middle left"  # the lines run along 0% and 100%
+    for fig in (wait, failed, done):  # per-second bins drawn as steps, changing at the bin edges
+        fig.update_traces(line_shape="hvh")
 
     def update(r):
         p = r.params
@@ -152,6 +155,57 @@ def deploy_panel(**overrides) -> ControlPanel:
                          overrides)
 
 
+OUTAGE_ROWS = {  # summary key: what the notebook calls it (percentages are shown as %)
+    "produced": "orders placed",
+    "failed_share": "client told the order failed (%)",
+    "accept_p99": "client's wait, 99th percentile (s)",
+    "done_share": "orders done by the end of the run (%)",
+    "on_time_share": "orders done within the deadline (%)",
+    "backlog_max": "largest backlog (requests or orders)",
+    "drain_time": "backlog drained after the outage (s)",
+    "done_but_failed": "orders done although the client was told they failed",
+}
+PERCENT = {"failed_share", "done_share", "on_time_share"}
+
+
+def outage_table(result):
+    """The outage's headline numbers, one row per question, a column per architecture (and theory)."""
+    table = result.table().loc[list(OUTAGE_ROWS)]
+    table.loc[list(PERCENT)] *= 100
+    table = table.rename(index=OUTAGE_ROWS, columns={"rr": plots.LABELS["rr"], "eda": plots.LABELS["eda"]})
+    return table.round(3)
+
+
+SCENARIOS = {
+    "defaults (billing hangs)": {},
+    "billing refuses calls at once": dict(when_down="error"),
+    "3 billing workers / consumers": dict(workers=3),
+    "12 orders/s (90% of billing)": dict(rate=12.0),
+    "the broker is down instead": dict(target="broker"),
+}
+
+
+def scenario_table(scenarios: dict | None = None, **overrides):
+    """One row per scenario (name: parameter changes) of ``coupling_outage``: what each client sees and
+    how long EDA takes to catch up. ``overrides`` apply to every scenario."""
+    import pandas as pd
+
+    exp = get("coupling_outage")
+    rows = {}
+    for name, change in (scenarios or SCENARIOS).items():
+        r = exp(**{**overrides, **change})
+        rr, eda = r.summary["rr"], r.summary["eda"]
+        rows[name] = {
+            "R/R: told failed (%)": 100 * rr["failed_share"],
+            "EDA: told failed (%)": 100 * eda["failed_share"],
+            "EDA: longest client wait (s)": float(np.nanmax(r.per_order["eda_wait"])),
+            "EDA: done within deadline (%)": 100 * eda["on_time_share"],
+            "EDA: drain time (s)": eda["drain_time"],
+            "drain time, theory (s)": r.theory["drain_time"],
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("scenario").round(3)
+
+
 # -- 2. retry storm after a short outage -----------------------------------------------------------
 def storm_panel(**overrides) -> ControlPanel:
     """Offered load, tries and goodput over time after a short backend outage, and the api's queue."""
@@ -199,8 +253,12 @@ def storm_panel(**overrides) -> ControlPanel:
     return _grid(panel, (rates, queue))
 
 
-LOAD_STYLE = {"naive": ("naive retries", RR, None), "backoff_budget": ("backoff + jitter + budget", EDA, "dash"),
-              "breaker": ("circuit breaker", plots.COLORS["extra"], "dot")}
+LOAD_STYLE = {  # every line is request/response: colours tell the policies apart, not the architectures
+    "naive": ("naive retries", RR, None),
+    "no_retries": ("no retries", GUIDE, "dashdot"),
+    "backoff_budget": ("backoff + jitter + budget", plots.COLORS["extra2"], "dash"),
+    "breaker": ("circuit breaker", plots.COLORS["extra"], "dot"),
+}
 
 
 def load_figure(params=None, policies=tuple(LOAD_STYLE)):
@@ -210,7 +268,8 @@ def load_figure(params=None, policies=tuple(LOAD_STYLE)):
     fig = plots.figure(f"After a {params.down_for:g} s outage: goodput vs offered load", "offered load (requests/s)",
                        "goodput late after the outage (ok/s)", height=380)
     x = np.linspace(0, max(LOADS), 50)
-    plots.theory_line(fig, x, np.minimum(x, params.capacity), "healthy api: goodput = offered load")
+    fig.layout.margin.t += 24  # the legend takes two rows
+    plots.theory_line(fig, x, np.minimum(x, params.capacity), "healthy api (goodput = load)")
     for policy in policies:
         name, color, dash = LOAD_STYLE[policy]
         loads, good = goodput_vs_load(replace(params, policy=policy))
