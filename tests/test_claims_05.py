@@ -192,3 +192,15 @@ def test_05_retention_shorter_than_the_bug_leaves_orders_unfixable():
     n = get("bugfix")(p).numbers()
     assert n["duplicates"] == n["reprocessed"] < n["orders_hit_by_the_bug"]
     assert n["could_not_be_replayed"] == pytest.approx(n["orders_hit_by_the_bug"] / 2, rel=0.25)
+
+
+@pytest.mark.parametrize("name, overrides, message", [
+    ("scaling", {"join_at": 500.0}, "join_at must be in"),
+    ("replay", {"join_at": 0.0}, "join_at must be in"),
+    ("backpressure", {"policy": "drop"}, "policy must be one of"),
+    ("partitions", {"consumers": 0}, "consumers must be an integer in"),
+    ("bugfix", {"fixed_at": 10.0}, "fixed_at must be in"),
+])
+def test_05_bad_parameters_name_the_parameter_and_its_range(name, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        get(name).make_params(**overrides)
