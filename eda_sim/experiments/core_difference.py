@@ -177,13 +177,13 @@ class CoreResult:
         return self._per_order[v.choice("arch", arch, ARCHS)]["done"]
 
     def quantiles(self):
-        """Client wait and work done, p50 and p95 in seconds: a row per quantity, a column per architecture."""
+        """Client wait and work done, p50 and p95 in milliseconds: a row per quantity, a column per architecture."""
         import pandas as pd
 
         rows = {}
         for what, key in (("client waits", "accept"), ("work done", "done")):
             for q in (50, 95):
-                rows[f"{what}, p{q} (s)"] = {arch: self.summary[arch][f"{key}_p{q}"] for arch in ARCHS}
+                rows[f"{what}, p{q} (ms)"] = {arch: self.summary[arch][f"{key}_p{q}"] * 1e3 for arch in ARCHS}
         return pd.DataFrame(rows).T.rename_axis("measure")
 
 
@@ -221,6 +221,16 @@ class LoadSweep:
 
     def __getitem__(self, arch: str) -> dict:
         return {"rr": self.rr, "eda": self.eda}[v.choice("arch", arch, ARCHS)]
+
+    def frame(self):
+        """One row per offered rate: ρ, then ``<arch> <metric>`` columns and the R/R theory mean."""
+        import pandas as pd
+
+        data = {"rho": self.rates / self.capacity}
+        for arch in ARCHS:
+            data.update({f"{arch} {m}": self[arch][m] for m in LOAD_METRICS})
+        data["rr wait_mean theory"] = self.theory_rr_mean
+        return pd.DataFrame(data, index=pd.Index(self.rates, name="rate (orders/s)"))
 
 
 def load_point(result: CoreResult) -> dict:

@@ -202,6 +202,7 @@ def scaling_panel(**overrides) -> ControlPanel:
     plots.theory_line(speed, [], [], "theory: min(offered, billing capacity)")
     plots.line(speed, "R/R endpoint limit: its workers ÷ (billing + audit time)", arch="rr", dash="dashdot")
     plots.line(speed, f"{RR}: done", arch="rr", mode="lines+markers")
+    speed.data[-1].update(line_width=7, opacity=0.45, marker_size=11)  # under EDA's line where they agree
     plots.line(speed, f"{EDA}: done", arch="eda", mode="lines+markers")
     _circle(speed)
     _vline(speed, "setting", y=0.12)
