@@ -35,9 +35,12 @@ def _set_note(fig, text: str) -> None:
 
 
 def _window(fig, start: float, end: float, label: str) -> None:
-    """Move the shaded window and change its label."""
-    plots.move_window(fig, start, end)
-    next(sh for sh in fig.layout.shapes if sh.name == "outage").label.text = label
+    """Move the shaded window and change its label (only what changed: layout writes are slow)."""
+    shape = next(sh for sh in fig.layout.shapes if sh.name == "outage")
+    if (shape.x0, shape.x1) != (start, end):
+        shape.update(x0=start, x1=end)
+    if shape.label.text != label:
+        shape.label.text = label
 
 
 def _gaps(y) -> np.ndarray:
@@ -137,7 +140,8 @@ def _outage_panel(name: str, title, overrides: dict) -> ControlPanel:
         label = "billing down" if p.target == "billing" else "broker down (EDA only)"
         for fig in figures:
             _window(fig, p.outage_start, p.outage_end, label)
-            fig.layout.xaxis.range = [0, p.until]
+            if fig.layout.xaxis.range != (0, p.until):
+                fig.layout.xaxis.range = [0, p.until]
 
     panel = ControlPanel(exp.run, params, exp.sliders, update, list(figures), name=name, show_figures=False)
     return _grid(panel, (wait, failed), (backlog, done))
