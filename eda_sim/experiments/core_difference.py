@@ -251,15 +251,16 @@ def load_point(result: CoreResult) -> dict:
     return out
 
 
-@lru_cache(maxsize=32)
 def load_sweep(p: CoreParams, rhos: tuple = RHOS) -> LoadSweep:
     """Every run of ``p`` at the offered loads ``rhos`` × capacity, all else as in ``p``.
 
     Cached on everything but ``rate``, so moving the rate slider costs nothing here.
     """
-    base = replace(p, rate=1.0)
-    if base != p:
-        return load_sweep(base, rhos)
+    return _load_sweep(replace(p, rate=1.0), tuple(rhos))
+
+
+@lru_cache(maxsize=32)
+def _load_sweep(p: CoreParams, rhos: tuple) -> LoadSweep:
     rates = np.array([rho * p.capacity for rho in rhos])
     points = [load_point(_simulate(replace(p, rate=float(rate)))) for rate in rates]
     per_arch = {arch: {m: np.array([pt[arch][m] for pt in points]) for m in LOAD_METRICS} for arch in ARCHS}
@@ -377,13 +378,14 @@ class ScalingResult:
         return float(self.instances[ok[0]]) if len(ok) else math.nan
 
 
-@lru_cache(maxsize=32)
 def scaling_sweep(p: ScalingParams, instances: tuple = INSTANCES) -> ScalingResult:
     """Both architectures for each number of billing instances, all else as in ``p`` (cached on all but
-    ``billing_instances``)."""
-    base = replace(p, billing_instances=instances[0])
-    if base != p:
-        return scaling_sweep(base, instances)
+    ``billing_instances``; the result's ``params`` is ``p``)."""
+    return replace(_scaling_sweep(replace(p, billing_instances=instances[0]), tuple(instances)), params=p)
+
+
+@lru_cache(maxsize=32)
+def _scaling_sweep(p: ScalingParams, instances: tuple) -> ScalingResult:
     sweep = {arch: {m: np.array([_scaling_point(arch, replace(p, billing_instances=k))[m] for k in instances])
                     for m in SCALING_METRICS} for arch in ARCHS}
     return ScalingResult(p, np.asarray(instances), sweep)
@@ -400,7 +402,7 @@ SCALING_SLIDERS = (
 @experiment("core_scaling", "Scaling: add billing consumers (EDA) vs workers (R/R) with the endpoint pool fixed",
             ScalingParams, SCALING_SLIDERS)
 def run_scaling(p: ScalingParams) -> ScalingResult:
-    return replace(scaling_sweep(p), params=p)
+    return scaling_sweep(p)
 
 
 # -- the guide's table, measured ---------------------------------------------------------------------

@@ -93,7 +93,8 @@ def wait_panel(**overrides) -> ControlPanel:
     ecdf.layout.yaxis.range = [0, 101]
     _note(ecdf, y=0.35)
 
-    bars = plots.figure("Median and 95th percentile per order", "measure", "time since the order was placed (ms)",
+    bars = plots.figure("Median and 95th percentile per order", "what is measured, per order",
+                        "time since the order was placed (ms)",
                         height=380)
     for arch in ARCHS:
         plots.bar(bars, plots.LABELS[arch], x=list(BARS), arch=arch)
@@ -134,7 +135,7 @@ def load_panel(**overrides) -> ControlPanel:
     exp = get("core_load")
     params = exp.make_params(**overrides)
     for calls in ("sequential", "parallel"):  # warm the sweep cache: the calls toggle only looks sweeps up
-        load_sweep(replace(params, calls=calls, rate=1.0))
+        load_sweep(replace(params, calls=calls))
 
     speed = plots.figure("Orders finished per second as offered load rises", "offered load (orders/s)",
                          "orders per second", height=400)
@@ -195,7 +196,7 @@ def scaling_panel(**overrides) -> ControlPanel:
     exp = get("core_scaling")
     params = exp.make_params(**overrides)
     for workers in ENDPOINT_OPTIONS:  # warm the cache: the endpoint toggle only looks sweeps up
-        scaling_sweep(replace(params, endpoint_workers=workers, billing_instances=1))
+        scaling_sweep(replace(params, endpoint_workers=workers))
 
     speed = plots.figure("Orders finished per second as billing instances are added",
                          "billing instances (R/R workers, EDA consumers)", "orders per second", height=400)
