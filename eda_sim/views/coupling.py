@@ -80,7 +80,7 @@ def _outage_panel(name: str, title, overrides: dict) -> ControlPanel:
     plots.line(backlog, "R/R: calls queued at the services", arch="rr")
     backlog.data[-1].line.width, backlog.data[-1].opacity = 6, 0.4  # wide and pale: the EDA line often runs on it
     plots.line(backlog, "R/R: order-service workers held", arch="rr", dash="dot")
-    plots.line(backlog, "EDA: orders waiting for billing", arch="eda")
+    plots.line(backlog, "EDA: billing's consumer lag (orders waiting)", arch="eda")
     plots.theory_line(backlog, [], [], "theory (fluid): grows λ/s, drains at cμ − λ")
     _note(backlog)
 
@@ -116,7 +116,7 @@ def _outage_panel(name: str, title, overrides: dict) -> ControlPanel:
         t, rr_backlog = r.backlog("rr")
         plots.set_xy(backlog, "R/R: calls queued at the services", t, rr_backlog)
         plots.set_xy(backlog, "R/R: order-service workers held", *r.series("rr", "orders.busy"))
-        plots.set_xy(backlog, "EDA: orders waiting for billing", *r.backlog("eda"))
+        plots.set_xy(backlog, "EDA: billing's consumer lag (orders waiting)", *r.backlog("eda"))
         plots.set_xy(backlog, "theory (fluid): grows λ/s, drains at cμ − λ", t, p.backlog_theory(t))
         s = r.summary
         rr_note = (f"R/R queues clear in {_seconds(s['rr']['drain_time'])}" if p.target == "billing"
