@@ -8,11 +8,13 @@ orders and the same billing and audit times, so differences between them are not
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from eda_sim.__main__ import main as cli
 from eda_sim.experiments import get
 from eda_sim.experiments.core_difference import (
     RHOS,
@@ -173,3 +175,10 @@ def test_01_with_no_hop_it_is_exactly_the_order_flow_experiment():
 def test_01_bad_parameters_name_the_parameter(cls, kwargs, name):
     with pytest.raises(ValueError, match=name):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["core_difference", "core_load", "core_scaling"])
+def test_01_experiments_run_from_the_command_line(name, capsys):
+    assert cli(["run", name, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rr"]["produced"] == out["eda"]["produced"] > 0

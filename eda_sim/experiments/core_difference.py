@@ -31,6 +31,7 @@ from .. import validate as v
 from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, compare
 from ..distributions import Deterministic, Exponential
 from ..fault import Down
+from ..metrics import COMPLETED
 from ..panel import Slider
 from ..workload import Poisson
 from . import experiment
@@ -38,7 +39,6 @@ from .comparisons import OrderFlowParams, order_flow_spec
 
 SEED_MAX = 2**63 - 1
 ARCHS = ("rr", "eda")
-HANDLERS = ("billing", "audit")
 
 
 def _until(orders: int, rate: float) -> float:
@@ -69,7 +69,7 @@ def _handler_done(result, arch: str, handler: str) -> np.ndarray:
     out = np.full(n, math.nan)
     k = min(n, len(log.status))
     status = np.frombuffer(log.status, dtype=np.int8, count=k)
-    out[:k] = np.where(status == 2, np.frombuffer(log.done, count=k), math.nan)  # 2: COMPLETED
+    out[:k] = np.where(status == COMPLETED, np.frombuffer(log.done, count=k), math.nan)
     return out
 
 
@@ -281,6 +281,11 @@ class LoadResult:
     def point(self) -> dict:
         return load_point(self.run)
 
+    @property
+    def results(self) -> dict:
+        """The run at ``params.rate``: {"rr": Result, "eda": Result} (what the command line prints)."""
+        return self.run.results
+
 
 LOAD_SLIDERS = (
     Slider("rate", 1.0, 60.0, 1.0, unit="orders/s", help="orders placed per second: the circled run"),
@@ -344,13 +349,20 @@ class ScalingParams:
 
 
 @lru_cache(maxsize=256)
-def _scaling_point(arch: str, p: ScalingParams) -> dict:
-    """One architecture at one setting: throughput (done/s), client wait p95, done p95 (s), and the mean
-    number of R/R endpoint workers held (Little's law: rate × time each order holds one)."""
+def _scaling_run(arch: str, p: ScalingParams):
+    """One architecture at one setting (EDA ignores ``endpoint_workers``: it has no endpoint pool)."""
     if arch == "eda" and p.endpoint_workers != ENDPOINT_OPTIONS[0]:
-        return _scaling_point(arch, replace(p, endpoint_workers=ENDPOINT_OPTIONS[0]))  # EDA has no endpoint
+        return _scaling_run(arch, replace(p, endpoint_workers=ENDPOINT_OPTIONS[0]))
     build = build_rr if arch == "rr" else build_eda
-    r = build(p.flow(), p.seed).run(p.until)
+    result = build(p.flow(), p.seed).run(p.until)
+    _ = result.summary  # computed once and kept with the cached run
+    return result
+
+
+def _scaling_point(arch: str, p: ScalingParams) -> dict:
+    """Throughput (done/s), client wait p95, done p95 (s), and the mean number of R/R endpoint workers held
+    (Little's law: rate × time each order holds one)."""
+    r = _scaling_run(arch, p)
     o = _orders(r)
     wait = _censored(o["created"], o["accepted"], r.elapsed)
     done = _censored(o["created"], o["done"], r.elapsed)
@@ -371,6 +383,11 @@ class ScalingResult:
     def at(self, arch: str, metric: str, instances: int | None = None) -> float:
         k = self.params.billing_instances if instances is None else instances
         return float(self.sweep[v.choice("arch", arch, ARCHS)][metric][list(self.instances).index(k)])
+
+    @property
+    def results(self) -> dict:
+        """The runs at ``params.billing_instances``: {"rr": Result, "eda": Result} (for the command line)."""
+        return {arch: _scaling_run(arch, self.params) for arch in ARCHS}
 
     def needed(self, arch: str, share: float = 0.97) -> float:
         """Fewest billing instances finishing at least ``share`` of the offered orders per second (NaN: none)."""
