@@ -38,11 +38,12 @@ def _set_note(fig, text: str) -> None:
     next(an for an in fig.layout.annotations if an.name == "note").text = text
 
 
-def _vline(fig, name: str, y: float = 0.97) -> None:
-    """A dotted vertical marker with a label, both moved by :func:`_move_vline`."""
+def _vline(fig, name: str, y: float = 0.97, side: str = "left") -> None:
+    """A dotted vertical marker with a label on its right (``side="left"``: the label's left edge at the
+    line) or on its left (``"right"``), both moved by :func:`_move_vline`."""
     fig.add_shape(type="line", name=name, x0=0, x1=0, y0=0, y1=1, yref="paper", layer="below",
                   line=dict(color=plots.COLORS["neutral"], width=1.5, dash="dot"))
-    fig.add_annotation(name=name, text="", x=0, y=y, xref="x", yref="paper", xanchor="left", yanchor="top",
+    fig.add_annotation(name=name, text="", x=0, y=y, xref="x", yref="paper", xanchor=side, yanchor="top",
                        showarrow=False, font=dict(size=11, color=plots.COLORS["neutral"]),
                        bgcolor="rgba(255,255,255,0.85)")
 
@@ -145,7 +146,7 @@ def load_panel(**overrides) -> ControlPanel:
     plots.line(speed, f"{EDA}: accepted (acked)", arch="eda", mode="lines+markers", dash="dot")
     plots.line(speed, f"{EDA}: done", arch="eda", mode="lines+markers")
     _circle(speed)
-    _vline(speed, "capacity", y=0.12)
+    _vline(speed, "capacity", y=0.12, side="right")
     speed.layout.yaxis.rangemode = "tozero"
     speed.layout.xaxis.rangemode = "tozero"
 
@@ -156,7 +157,7 @@ def load_panel(**overrides) -> ControlPanel:
         arch, dash = STYLE[key]
         plots.line(latency, name, arch=arch, dash=dash, mode="lines+markers")
     _circle(latency)
-    _vline(latency, "capacity", y=0.97)
+    _vline(latency, "capacity", y=0.97, side="right")
     _log_axis(latency.layout.yaxis, 0.002, 5.0)
     latency.layout.xaxis.rangemode = "tozero"
 
@@ -166,7 +167,7 @@ def load_panel(**overrides) -> ControlPanel:
         xmax = max(sw.rates.max(), p.rate) * 1.05
         for fig in (speed, latency):
             fig.layout.xaxis.range = [0, xmax]
-            _move_vline(fig, "capacity", cap, f" capacity {cap:.0f}/s (ρ = 1)")
+            _move_vline(fig, "capacity", cap, f"capacity {cap:.0f}/s (ρ = 1) ")
         grid = np.linspace(0, xmax, 60)
         plots.set_xy(speed, "theory: min(offered, capacity)", grid, np.minimum(grid, cap))
         plots.set_xy(speed, f"{RR}: answered = done", sw.rates, sw.rr["throughput"])
