@@ -62,6 +62,7 @@ from .data_reuse import OrderService
 
 SEED_MAX = 2**63 - 1
 ARCHS = ("rr", "eda")
+ARCH_LABEL = {"rr": "R/R", "eda": "EDA"}
 CASES = ("crud", "async", "integration", "notify", "batch")
 CASE_NAMES = {
     "crud": "Simple CRUD",
@@ -124,6 +125,8 @@ DEADLINE = 1.0  # s: a waiting client (CRUD, integration) gives up after this
 UNTIL = 60.0  # s: run length of the rows with a steady stream
 OUTAGE_AT = 30.0  # s: when the working service goes down (rows with a steady stream)
 HOP = Exponential(0.002)  # broker publish acknowledgement (s), and the reply event's hop in CRUD
+CRUD_RATE = 5.0  # requests/s
+INTEGRATION_RATE = 6.0  # orders/s
 INTEGRATION_NAMES = ("billing", "shipping", "email", "analytics", "loyalty", "fraud", "search", "audit")
 BATCH_HISTORY = 30.0  # s of orders before the analytics service starts (batch)
 BATCH_UNTIL = 90.0
@@ -134,8 +137,8 @@ RETRY_AFTER = 1.0  # s: the R/R backfill job retries a failed call after this
 class UseCaseParams:
     """One row of the guide's table (``case``) run as R/R and EDA, healthy and with an outage.
 
-    ``load`` multiplies the row's arrival rate (CRUD 10/s, async 15/s with a 60/s burst, integration
-    10/s, notifications 2/s, batch 10/s of history). ``outage`` is how long the working service is down
+    ``load`` multiplies the row's arrival rate (CRUD 5/s, async 7.5/s with a 30/s burst, integration
+    6/s, notifications 2/s, batch 10/s of history). ``outage`` is how long the working service is down
     (0: no outage run; the outage share is then the healthy share). ``services`` (integration),
     ``poll_interval`` and ``polling`` (notifications) and ``retention`` (batch) change one row only.
     """
@@ -286,7 +289,7 @@ def build_crud(p: UseCaseParams, arch: str, seed: int) -> tuple[System, dict]:
         ReplyHop(system)
         target = topic
         extra = {"queues": 1}  # the reply queue the client listens on
-    Producer(system, Poisson(rate=10.0 * p.load), target)
+    Producer(system, Poisson(rate=CRUD_RATE * p.load), target)
     return system, extra
 
 
@@ -325,14 +328,16 @@ def measure_crud(healthy, faulted, arch: str) -> dict:
 
 # -- async ---------------------------------------------------------------------------------------------------
 ASYNC_BURST = (10.0, 20.0)  # s
-ASYNC_RATES = (15.0, 60.0)  # jobs/s outside and inside the burst; the 4 workers do 40/s
+ASYNC_RATES = (7.5, 30.0)  # jobs/s outside and inside the burst
+ASYNC_WORK = 0.2  # s per job: the 4 workers do 20 jobs/s
 
 
 def build_async(p: UseCaseParams, arch: str, seed: int) -> tuple[System, dict]:
-    """R/R: client → job service (4 workers, queue of 20, 2 s timeout). EDA: work queue → 4 consumers."""
+    """R/R: client → job service (4 workers, queue of 20, 2 s timeout). EDA: work queue → 4 consumers.
+    Both do 20 jobs/s; the burst brings 30/s for 10 s."""
     system = System(seed, sample_every=1.0)
     db = Database(system, "results-db", connections=8, query_time=Exponential(0.002))
-    work = Exponential(0.1)
+    work = Exponential(ASYNC_WORK)
     base, burst = ASYNC_RATES
     load = Scheduled(rate=base * p.load, spikes=((*ASYNC_BURST, burst * p.load),))
     if arch == "rr":
@@ -366,7 +371,7 @@ def integration_flow(p: UseCaseParams) -> Flow:
     in parallel, each reads the order from the database; EDA: the event carries it. Billing writes."""
     handlers = tuple(Handler(name=name, service=Exponential(0.03), workers=4, reads=1, writes=int(i == 0))
                      for i, name in enumerate(INTEGRATION_NAMES[:p.services]))
-    return Flow(workload=Poisson(rate=10.0 * p.load), handlers=handlers, entry="orders", entry_workers=64,
+    return Flow(workload=Poisson(rate=INTEGRATION_RATE * p.load), handlers=handlers, entry="orders", entry_workers=64,
                 calls="parallel", timeout=DEADLINE, publish_latency=HOP, db_connections=8,
                 query_time=Exponential(0.003), carried_state=True)
 
@@ -413,8 +418,8 @@ def measure_notify(healthy, faulted, arch: str) -> dict:
     return {"time_s": censored_p95(created, done, healthy.until),
             "done_share": done_share(created, done, healthy.until),
             "outage_share": done_share(*notify_done(faulted), faulted.until) if faulted else math.nan,
-            # the source stores (R/R) or publishes (EDA) each change once, and answers every poll
-            "source_requests": (len(created) + polls) / max(int(np.sum(~np.isnan(done))), 1)}
+            # per change: the source stores (R/R) or publishes (EDA) it once, and answers every poll
+            "source_requests": (len(created) + polls) / max(len(created), 1)}
 
 
 # -- batch ---------------------------------------------------------------------------------------------------
@@ -512,10 +517,12 @@ def _inject(system, target: str, window) -> None:
         system.env.timeout(BATCH_HISTORY).callbacks.append(lambda _: system.inject(late))
 
 
-def _finish(summary: dict, healthy_parts: dict) -> dict:
+def _finish(summary: dict, healthy_parts: dict, healthy, faulted) -> dict:
     if math.isnan(summary["outage_share"]):  # no outage run: the healthy run is all there is
         summary["outage_share"] = summary["done_share"]
-    return {**summary, "moving_parts": sum(healthy_parts.values())}
+    reasons = [r.message for r in (healthy, faulted) if r is not None and r.bound_hit]
+    return {**summary, "moving_parts": sum(healthy_parts.values()), "bound_hit": bool(reasons),
+            "bound_reason": "; ".join(reasons)}
 
 
 def _run_row(p: UseCaseParams, arch: str) -> Measured:
@@ -528,7 +535,7 @@ def _run_row(p: UseCaseParams, arch: str) -> Measured:
         system, _ = build(p, arch, p.seed)
         _inject(system, OUTAGE_COMPONENTS[p.case][ARCHS.index(arch)], p.outage_window)
         faulted = system.run(until)
-    return Measured(_finish(measure(healthy, faulted, arch), parts), healthy, faulted, parts)
+    return Measured(_finish(measure(healthy, faulted, arch), parts, healthy, faulted), healthy, faulted, parts)
 
 
 def _run_integration(p: UseCaseParams) -> dict:
@@ -543,7 +550,7 @@ def _run_integration(p: UseCaseParams) -> dict:
         h = healthy.results[arch]
         f = faulted.results[arch] if faulted else None
         parts = moving_parts(h.system, {"services": 1} if arch == "eda" else None)  # EDA: the order service
-        out[arch] = Measured(_finish(measure_integration(h, f, arch), parts), h, f, parts)
+        out[arch] = Measured(_finish(measure_integration(h, f, arch), parts, h, f), h, f, parts)
     return out
 
 
@@ -667,7 +674,8 @@ class ScorecardParams:
                              "weight in (0, 5]")
         v.choice("precision", self.precision, tuple(PRECISION))
         v.choice("detail", self.detail, CASES)
-        self.scenario  # noqa: B018 - checks the scenario fields (load, outage, ...) and the seed
+        v.integer("seed", self.seed, 0, SEED_MAX - max(PRECISION.values()))
+        self.scenario  # noqa: B018 - checks the scenario fields (load, outage, ...)
 
     @property
     def weights(self) -> dict:
@@ -680,8 +688,7 @@ class ScorecardParams:
     @property
     def scenario(self) -> UseCaseParams:
         return UseCaseParams(load=self.load, outage=self.outage, services=self.services,
-                             poll_interval=self.poll_interval, polling=self.polling, retention=self.retention,
-                             seed=min(self.seed, SEED_MAX))
+                             poll_interval=self.poll_interval, polling=self.polling, retention=self.retention)
 
 
 SCORECARD_SLIDERS = (
@@ -768,6 +775,18 @@ class Scorecard:
                 for c in self.cases]
         return pd.DataFrame(rows).set_index("use case")
 
+    def overview(self):
+        """Every row's measured means and 0–1 scores, one line per (use case, criterion)."""
+        import pandas as pd
+
+        rows = []
+        for case in self.cases:
+            for name, c in CRITERIA.items():
+                rows.append({"use case": CASE_NAMES[case], "criterion": f"{c.label} ({c.unit})",
+                             **{f"{ARCH_LABEL[a]}": self.stat(case, a, c.key) for a in ARCHS},
+                             **{f"{ARCH_LABEL[a]} score": self.scores[case][a][name] for a in ARCHS}})
+        return pd.DataFrame(rows).set_index(["use case", "criterion"])
+
     def measurements(self, case: str | None = None):
         """The raw means and 95 % intervals of one row (default: ``params.detail``), one line per criterion."""
         import pandas as pd
@@ -807,14 +826,71 @@ def flips(params: ScorecardParams | None = None, scenarios: dict | None = None):
 
     params = params or ScorecardParams()
     base = run_scorecard(params)
-    rows = {}
+    rows = []
     for label, (case, change) in (scenarios or FLIPS).items():
         v.choice("case", case, CASES)
         changed = Scorecard(replace(params, **change, detail=case),
                             measured_grid(replace(params.scenario, **change), params.seeds, (case,)))
-        rows[label] = {"case": case, "change": ", ".join(f"{k}={val!r}" for k, val in change.items()),
-                       **{f"{arch}_default": base.weighted[case][arch] for arch in ARCHS},
-                       **{f"{arch}_changed": changed.weighted[case][arch] for arch in ARCHS},
-                       "winner_default": base.winner(case), "winner_changed": changed.winner(case),
-                       "guide": Scorecard.guide_pick(case)}
-    return pd.DataFrame(rows).T.rename_axis("scenario")
+        rows.append({"scenario": label, "case": case,
+                     "change": ", ".join(f"{k}={val!r}" for k, val in change.items()),
+                     **{f"{arch}_default": base.weighted[case][arch] for arch in ARCHS},
+                     **{f"{arch}_changed": changed.weighted[case][arch] for arch in ARCHS},
+                     "winner_default": ARCH_LABEL[base.winner(case)],
+                     "winner_changed": ARCH_LABEL[changed.winner(case)],
+                     "guide": ARCH_LABEL[Scorecard.guide_pick(case)]})
+    return pd.DataFrame(rows).set_index("scenario")
+
+
+def break_even(card: Scorecard, case: str, criterion: str) -> float:
+    """The weight on ``criterion`` at which R/R and EDA tie in row ``case``, the other weights as in
+    ``card.params``: solves Σ w_k (score_rr,k − score_eda,k) = 0 for that one weight.
+
+    NaN when the criterion does not separate the two, or when no weight of at least 0 makes them tie.
+    """
+    v.choice("criterion", criterion, tuple(CRITERIA))
+    s = card.scores[v.choice("case", case, card.cases)]
+    diff = {k: s["rr"][k] - s["eda"][k] for k in CRITERIA}
+    if diff[criterion] == 0:
+        return math.nan
+    rest = sum(w * diff[k] for k, w in card.params.weights.items() if k != criterion)
+    w = -rest / diff[criterion]
+    return w if w >= 0 else math.nan
+
+
+def closed_forms(card: Scorecard):
+    """Back-of-the-envelope values beside the measured means (notebook 06, "Explain")."""
+    import pandas as pd
+
+    from .. import theory
+
+    sc = card.params.scenario
+    rows = []
+
+    def add(case, arch, quantity, formula, value, key):
+        if case in card.cases:
+            rows.append({"row": CASE_NAMES[case], "quantity": quantity, "closed form": formula,
+                         "theory": value, "measured": card.stat(case, arch, key)})
+
+    base, burst = ASYNC_RATES
+    capacity = 4 / ASYNC_WORK  # jobs/s
+    burst_len = ASYNC_BURST[1] - ASYNC_BURST[0]
+    jobs = base * sc.load * (UNTIL - JUDGED_BEFORE - burst_len) + burst * sc.load * burst_len
+    excess = max(0.0, burst * sc.load - capacity) * burst_len
+    add("async", "rr", "R/R: most of the judged jobs it can do (share)", "1 − (burst − capacity) × 10 s / jobs",
+        1 - excess / jobs, "done_share")
+    add("integration", "rr", "R/R: database queries per order", "N reads + 1 write", sc.services + 1.0,
+        "source_requests")
+    add("integration", "eda", "EDA: database queries per order", "1 write (the event carries the order)", 1.0,
+        "source_requests")
+    if sc.polling == "fixed":
+        add("notify", "rr", "R/R: p95 time, event → notified (s)", "≈ 0.95 T (polling delay)",
+            theory.polling_delay_quantile(sc.poll_interval, 0.95), "time_s")
+        add("notify", "rr", "R/R: source requests per change", "1 + 1/(λT)",
+            1 + 1 / (2.0 * sc.load * sc.poll_interval), "source_requests")
+    add("notify", "eda", "EDA: p95 time, event → notified (s)", "processing only: m ln 20 (m = 0.05 s)",
+        0.05 * math.log(20), "time_s")
+    history = 10.0 * sc.load * BATCH_HISTORY
+    add("batch", "rr", "R/R: time to reprocess the history (s)", "n × (10 ms read + 20 ms work)", history * 0.03,
+        "time_s")
+    add("batch", "eda", "EDA: time to reprocess the history (s)", "n × 20 ms work", history * 0.02, "time_s")
+    return pd.DataFrame(rows).set_index(["row", "quantity"])
