@@ -134,9 +134,11 @@ def show_timeline(fig, mine: cap.CapstoneResult, best_name: str, best: cap.Capst
                              f"(2-second bins by order time)")
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
-    """Infinite delays (never happened) drawn at the top of the log axis instead of vanishing."""
-    return np.where(np.isinf(values), 10.0, values)
+def _finite(values: np.ndarray) -> list:
+    """Infinite delays (never happened) drawn at the top of the log axis instead of vanishing; empty bins
+    (NaN) become gaps (None, which also compares equal, unlike NaN)."""
+    values = np.where(np.isinf(values), 10.0, values)
+    return [None if math.isnan(x) else float(x) for x in values]
 
 
 # -- the design panel ---------------------------------------------------------------------------------
@@ -163,6 +165,11 @@ def panel(**overrides) -> ControlPanel:
 
     p = ControlPanel(exp.run, params, exp.sliders, update, [rubric, timeline], name="capstone", show_figures=False)
     p.defence = defence
+    rows = list(p.controls_box.children)  # one row per slider, in SLIDERS order, then seed and share rows
+    n = len(p.sliders)
+    first = [i for i, s in enumerate(p.sliders) if s.param in cap.INTERACTIONS]
+    rest = [i for i in range(n) if i not in first]
+    p.controls_box.children = [rows[i] for i in first + rest] + rows[n:]  # the four toggles on top
     p.widget.children = (p.controls_box, rubric, defence, timeline)
     return p
 
