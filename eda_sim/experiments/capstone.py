@@ -57,7 +57,7 @@ from ..service import Client, Downstream, Service
 from ..system import System
 from ..workload import Scheduled
 from . import experiment
-from .costs import EventPublisher
+from .costs import EventPublisher, _tidy
 
 SEED_MAX = 2**63 - 1
 STYLES = ("rr", "eda")
@@ -457,6 +457,29 @@ class CapstoneResult:
         return self.rubric
 
 
+def hold_mean(design: Design) -> float:
+    """Mean seconds an order-service worker is held per order: its own work and write, then every
+    synchronous call's work and queries (waits ignored). The R/R chain the customer waits for."""
+    q = QUERY_TIME.mean
+    hold = WORK["orders"].mean + q
+    for name in design.synchronous:
+        reads = RR_READS[name] + (design.idempotent if name == "payment" else 0)
+        hold += WORK[name].mean + (reads + WRITES[name]) * q
+    return hold
+
+
+def spike_load(design: Design, scenario: Scenario = SCENARIO) -> float:
+    """Utilisation of the order service's worker pool during the lunch spike: rate x hold / workers."""
+    return scenario.spike_rate * hold_mean(design) / design.workers
+
+
+def payment_capacity(design: Design) -> tuple[float, int]:
+    """(service rate per consumer, consumers that can work) of an event-driven payment group: the fluid
+    model's mu and c (a group uses at most ``partitions`` consumers)."""
+    per = WORK["payment"].mean + (WRITES["payment"] + design.idempotent) * QUERY_TIME.mean
+    return 1.0 / per, min(design.workers, design.partitions)
+
+
 def _binned_p95(idx: np.ndarray, values: np.ndarray, nb: int) -> np.ndarray:
     """95th percentile of ``values`` in each of ``nb`` bins (``idx`` gives each value's bin); NaN values
     (never happened) count as +inf, an empty bin is NaN."""
@@ -500,22 +523,23 @@ class Criterion:
         share = (value - self.zero) / (self.full - self.zero)
         return self.points * min(1.0, max(0.0, share))
 
+    def shown(self, value: float) -> float:
+        """``value`` in the unit the rubric prints (seconds as ms, shares as %)."""
+        return value * {"ms": 1000.0, "%": 100.0}.get(self.unit, 1.0)
+
     def rule(self) -> str:
         """The threshold as a facilitator reads it out."""
         better = "≤" if self.full < self.zero else "≥"
         worse = "≥" if self.full < self.zero else "≤"
         if self.full == 0 and self.zero <= 1 and self.unit == "payments":
             return f"{self.points:g} points if 0, else none"
-        return (f"{self.points:g} points at {better} {_fmt(self.full, self.unit)}, none at {worse} "
-                f"{_fmt(self.zero, self.unit)}, linear between")
+        best = f"at {_fmt(self.full, self.unit)}" if self.full == 0 else f"at {better} {_fmt(self.full, self.unit)}"
+        return f"{self.points:g} points {best}, none at {worse} {_fmt(self.zero, self.unit)}, linear between"
 
 
 def _fmt(value: float, unit: str) -> str:
-    if unit == "%":
-        return f"{100 * value:.4g} %"
-    if unit == "ms":
-        return f"{1000 * value:.4g} ms"
-    return f"{value:.4g} {unit}".strip()
+    scaled = value * {"ms": 1000.0, "%": 100.0}.get(unit, 1.0)
+    return f"{scaled:.4g} {unit}".strip()
 
 
 RUBRIC: tuple[Criterion, ...] = (
@@ -546,9 +570,10 @@ def rubric_table():
 
 
 def score(design: Design, results: CapstoneResult):
-    """The rubric applied to one run: a DataFrame indexed by criterion with the measured ``value``, its
-    ``unit``, the ``full`` and ``zero`` thresholds, the ``points`` earned and ``max_points``; the last row,
-    ``total``, adds them up (out of 100). Every number comes from the simulated run of ``design``."""
+    """The rubric applied to one run: a DataFrame indexed by criterion with the measured ``value`` and the
+    ``full`` and ``zero`` thresholds in ``unit`` (ms, %, ...), the ``points`` earned and ``max_points``; the
+    last row, ``total``, adds them up (out of 100). Every number comes from the simulated run of ``design``:
+    points = max_points x the position of the value between ``zero`` and ``full``, clipped to [0, 1]."""
     import pandas as pd
 
     if not isinstance(results, CapstoneResult):
@@ -556,9 +581,9 @@ def score(design: Design, results: CapstoneResult):
     if results.design != design:
         raise ValueError("results were measured for another design; run run_design(design) first")
     m = results.metrics
-    rows = [{"criterion": c.key, "label": c.label, "value": m[c.metric], "unit": c.unit, "full": c.full,
-             "zero": c.zero, "points": round(c.points_for(m[c.metric]), 2), "max_points": c.points}
-            for c in RUBRIC]
+    rows = [{"criterion": c.key, "label": c.label, "value": round(c.shown(m[c.metric]), 3), "unit": c.unit,
+             "full": c.shown(c.full), "zero": c.shown(c.zero), "points": round(c.points_for(m[c.metric]), 2),
+             "max_points": c.points} for c in RUBRIC]
     table = pd.DataFrame(rows).set_index("criterion")
     table.loc["total"] = {"label": "total", "value": math.nan, "unit": "points", "full": math.nan,
                           "zero": math.nan, "points": round(float(table["points"].sum()), 2),
@@ -567,21 +592,15 @@ def score(design: Design, results: CapstoneResult):
 
 
 def describe(criterion: str, value: float) -> str:
-    """A measured value as a sentence fragment, e.g. ``"p95 wait 84 ms"``."""
-    c = next(c for c in RUBRIC if c.key == criterion)
-    if c.key == "wait":
-        return f"customers waited {1000 * value:.0f} ms at the 95th percentile"
-    if c.key == "lost":
-        return f"{100 * value:.1f} % of orders lost or failed"
-    if c.key == "notify":
-        return f"{100 * value:.1f} % of notifications within 2 s"
-    if c.key == "duplicates":
-        return f"{int(value)} duplicate payments"
-    if c.key == "analytics":
-        return f"analytics recorded {100 * value:.1f} % of confirmed orders"
-    if c.key == "db":
-        return f"{value:.2f} database queries per order"
-    return f"{int(value)} moving parts"
+    """A measured value, as :func:`score` shows it (ms, %, ...), in words, e.g. ``"customers waited 84 ms at
+    the 95th percentile"``."""
+    return {"wait": f"customers waited {value:.0f} ms at the 95th percentile",
+            "lost": f"{value:.1f} % of orders lost or failed",
+            "notify": f"{value:.1f} % of notifications within 2 s",
+            "duplicates": f"{int(value)} duplicate payments",
+            "analytics": f"analytics recorded {value:.1f} % of confirmed orders",
+            "db": f"{value:.2f} database queries per order",
+            "parts": f"{int(value)} moving parts"}[criterion]
 
 
 def defence(design: Design, results: CapstoneResult) -> str:
@@ -645,6 +664,111 @@ def matching_preset(design: Design) -> str | None:
 def changes_from(design: Design, base: Design) -> list[str]:
     """The fields (seed aside) where ``design`` differs from ``base``."""
     return [f.name for f in fields(Design) if f.name != "seed" and getattr(design, f.name) != getattr(base, f.name)]
+
+
+# =====================================================================================================
+# The tables notebook 08 explains with
+# =====================================================================================================
+def preset_facts(seed: int = 1, scenario: Scenario = SCENARIO):
+    """What each preset did, in measured units (not points): the numbers behind the leaderboard."""
+    import pandas as pd
+
+    rows = {}
+    for name in PRESETS:
+        m = run_design(preset(name, seed), scenario).metrics
+        rows[name] = {
+            "customer wait p95 (ms)": round(1000 * m["customer_wait_p95"]),
+            "orders placed": m["orders"],
+            "lost or failed": m["lost"],
+            "  of which placed during the outage": m["lost_in_outage"],
+            "notified within 2 s (%)": round(100 * m["notified_on_time"], 1),
+            "payments processed twice": m["repeated_payment_completions"],
+            "customers charged twice": m["duplicate_payments"],
+            "analytics complete (%)": round(100 * m["analytics_complete"], 1),
+            "database queries per order": round(m["db_queries_per_order"], 2),
+            "moving parts": m["moving_parts"],
+            "order → payment p95 (s)": round(m["payment_p95_after_order"], 1),
+            "restaurant told > 2 s before payment": m["notified_before_payment"],
+        }
+    return _tidy(pd.DataFrame(rows)).rename_axis(f"seed {seed}")
+
+
+def wait_explained(seed: int = 1, scenario: Scenario = SCENARIO):
+    """Why customers wait: the order service's worker is held for the synchronous chain. Per preset, the
+    mean hold, the pool's utilisation in the lunch spike, M/M/c's share of orders that queue and mean queue
+    wait there (exponential work assumed: a rough guide), and the simulated customer waits."""
+    import pandas as pd
+
+    from .. import theory
+
+    rows = {}
+    for name in PRESETS:
+        design = preset(name, seed)
+        m = run_design(design, scenario).metrics
+        hold, load = hold_mean(design), spike_load(design)
+        q = theory.mmc(scenario.spike_rate, 1.0 / hold, design.workers) if load < 1 else None
+        rows[name] = {
+            "worker held per order (s)": round(hold, 3),
+            "pool utilisation in the spike": round(load, 2),
+            "M/M/c: share that queue": round(q.p_wait, 2) if q else math.inf,
+            "M/M/c: mean queue wait (s)": round(q.wait_mean, 3) if q else math.inf,
+            "simulated wait p50 (s)": round(m["customer_wait_p50"], 3),
+            "simulated wait p95 (s)": round(m["customer_wait_p95"], 3),
+        }
+    return _tidy(pd.DataFrame(rows)).rename_axis(f"seed {seed}, spike at {scenario.spike_rate:g} orders/s")
+
+
+def duplicates_explained(seed: int = 1, scenario: Scenario = SCENARIO):
+    """The two ways a payment runs twice, measured with idempotency off and on.
+
+    Timeout + retry (the naive hybrid): a try outlasting the timeout is retried while the provider still
+    completes it; expected about calls x exp(-timeout / mean payment time). Redelivery after the crash (the
+    hybrid): the group re-reads what it had not committed.
+    """
+    import pandas as pd
+
+    naive, hybrid = preset("naive hybrid", seed), preset("hybrid", seed)
+    mean = WORK["payment"].mean
+    rows = {}
+    for label, design in (("sync retry after a timeout (naive hybrid)", naive),
+                          ("redelivery after the crash (hybrid)", hybrid)):
+        off = run_design(replace(design, idempotent=False), scenario)
+        on = run_design(replace(design, idempotent=True), scenario)
+        expected = (off.metrics["orders"] * math.exp(-design.timeout / mean) if design.pay == "rr"
+                    else math.nan)
+        rows[label] = {
+            "expected from exp(-timeout/mean)": round(expected, 1),
+            "payments processed twice": off.metrics["repeated_payment_completions"],
+            "charged twice, not idempotent": off.metrics["duplicate_payments"],
+            "charged twice, idempotent": on.metrics["duplicate_payments"],
+            "queries per order, not idempotent": round(off.metrics["db_queries_per_order"], 2),
+            "queries per order, idempotent": round(on.metrics["db_queries_per_order"], 2),
+        }
+    return _tidy(pd.DataFrame(rows)).rename_axis(f"seed {seed}")
+
+
+def breaking_points(seeds: tuple = (1, 2, 3, 4, 5), scenario: Scenario = SCENARIO):
+    """The cases of "where the claim breaks": the hybrid against all EDA, the hybrid under-provisioned
+    (one partition, one worker), and every preset's total over ``seeds`` (its spread)."""
+    import pandas as pd
+
+    seed = seeds[0]
+    hybrid = preset("hybrid", seed)
+    cases = {"hybrid": hybrid, "all EDA": preset("all EDA", seed),
+             "hybrid, 1 partition": replace(hybrid, partitions=1), "hybrid, 1 worker": replace(hybrid, workers=1)}
+    rows = {}
+    for label, design in cases.items():
+        r = run_design(design, scenario)
+        m = r.metrics
+        rows[label] = {"total": round(r.total, 1), "moving parts": m["moving_parts"],
+                       "customer wait p95 (ms)": round(1000 * m["customer_wait_p95"]),
+                       "lost or failed": m["lost"], "order → payment p95 (s)": round(m["payment_p95_after_order"], 1),
+                       "restaurant told > 2 s before payment": m["notified_before_payment"]}
+    cases_table = _tidy(pd.DataFrame(rows)).rename_axis(f"seed {seed}")
+    totals = pd.DataFrame({name: [round(run_design(preset(name, s), scenario).total, 1) for s in seeds]
+                           for name in PRESETS}, index=pd.Index(seeds, name="seed")).T
+    totals["spread"] = totals.max(axis=1) - totals.min(axis=1)
+    return cases_table, totals
 
 
 #: Knobs first, then the four toggles: the order tests and benchmarks move them in. The panel shows the

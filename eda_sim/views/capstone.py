@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import plots
+from .. import plots, theory
 from ..experiments import capstone as cap
 from ..experiments import get
 from ..panel import ControlPanel
@@ -31,14 +31,15 @@ WINDOW_STYLE = {"lunch spike": 0.08, "payment provider down": 0.22, "payment wor
 ROWS = ("Orders per second: placed (grey), lost or failed (lines)",
         "Customer wait, 95th percentile (s, log scale)",
         "Notification delay, 95th percentile (s, log scale)",
-        "Orders waiting for payment")
+        "Orders waiting for payment (EDA: consumer lag, as Kafka reports it from committed offsets)")
 
 
 def _value_text(criterion: str, value: float) -> str:
+    """A measured value as :func:`~eda_sim.experiments.capstone.score` shows it, with its unit."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return {"wait": f"{1000 * value:.0f} ms", "lost": f"{100 * value:.1f} %", "notify": f"{100 * value:.1f} %",
-            "duplicates": f"{int(value)} charged twice", "analytics": f"{100 * value:.1f} %",
+    return {"wait": f"{value:.0f} ms", "lost": f"{value:.1f} %", "notify": f"{value:.1f} %",
+            "duplicates": f"{int(value)} charged twice", "analytics": f"{value:.1f} %",
             "db": f"{value:.2f} queries/order", "parts": f"{int(value)} parts"}[criterion]
 
 
@@ -85,18 +86,19 @@ def timeline_figure(scenario: cap.Scenario = cap.SCENARIO, height: int = 760) ->
     for annotation in fig.layout.annotations:
         annotation.update(x=0.0, xanchor="left", font=dict(size=12))
 
-    def add(name, row, color, dash=None, legend=True, group=None, **kw):
-        fig.add_scatter(x=[], y=[], name=name, mode="lines", line=dict(color=color, dash=dash), row=row, col=1,
-                        legendgroup=group or name, showlegend=legend, **kw)
+    def add(name, row, color, dash=None, legend=True, group=None, width=2.0, **kw):
+        fig.add_scatter(x=[], y=[], name=name, mode="lines", line=dict(color=color, dash=dash, width=width),
+                        row=row, col=1, legendgroup=group or name, showlegend=legend, **kw)
 
     add("orders placed", 1, PLACED, fill="tozeroy", group="placed")
+    add("best preset", 1, BEST, group="best", width=1.2)
     add("your design", 1, YOU, group="you")
-    add("best preset", 1, BEST, dash="dash", group="best")
     for row, key in ((2, "wait"), (3, "notify"), (4, "backlog")):
+        add(f"best preset: {key}", row, BEST, legend=False, group="best", width=1.2)
         add(f"your design: {key}", row, YOU, legend=False, group="you")
-        add(f"best preset: {key}", row, BEST, dash="dash", legend=False, group="best")
     add("rubric threshold", 2, THRESHOLD, dash="dot", group="threshold")
     add("threshold: notify", 3, THRESHOLD, dash="dot", legend=False, group="threshold")
+    add("theory: λ × outage, then drains at cμ − λ", 4, plots.COLORS["theory"], dash="dash", group="theory")
     for row in (2, 3):
         fig.update_yaxes(type="log", range=[-2, 1], dtick=1, exponentformat="none", row=row, col=1)
     fig.update_yaxes(title_text="orders/s", rangemode="tozero", row=1, col=1)
@@ -130,8 +132,21 @@ def show_timeline(fig, mine: cap.CapstoneResult, best_name: str, best: cap.Capst
     wait_full = next(c.full for c in cap.RUBRIC if c.key == "wait")
     plots.set_xy(fig, "rubric threshold", [0, s.until], [wait_full, wait_full])
     plots.set_xy(fig, "threshold: notify", [0, s.until], [s.notify_within, s.notify_within])
-    fig.layout.title.text = (f"Your design (green) and the best preset, {best_name} (dashed), through the scenario "
+    plots.set_xy(fig, "theory: λ × outage, then drains at cμ − λ", *fluid_backlog(mine, best))
+    fig.layout.title.text = (f"Your design (green) and the best preset, {best_name} (grey), through the scenario "
                              f"(2-second bins by order time)")
+
+
+def fluid_backlog(mine: cap.CapstoneResult, best: cap.CapstoneResult) -> tuple[np.ndarray, np.ndarray]:
+    """The fluid model of the outage's payment backlog (:func:`eda_sim.theory.outage_backlog`) for the first
+    of the two designs that pays by events (empty if neither does)."""
+    r = next((r for r in (mine, best) if r.design.pay == "eda"), None)
+    if r is None:
+        return np.empty(0), np.empty(0)
+    s = r.scenario
+    mu, c = cap.payment_capacity(r.design)
+    t = np.linspace(s.outage_start - 2, s.until, 200)
+    return t, theory.outage_backlog(t, s.rate, mu, c, s.outage_start, s.outage_end)
 
 
 def _finite(values: np.ndarray) -> list:
