@@ -425,8 +425,18 @@ class CapstoneResult:
     def timeline(self, width: float = 2.0):
         """Per ``width``-second bin (by when orders were placed): orders placed, confirmed and lost per
         second, and the 95th percentiles of the customers' wait and of the notification delay (s)."""
+        if width == 2.0:
+            return self._timeline_2s.copy()
+        return self._timeline(width)
+
+    @cached_property
+    def _timeline_2s(self):
+        return self._timeline(2.0)
+
+    def _timeline(self, width: float):
         import pandas as pd
 
+        v.positive("width", width, self.scenario.until)
         o = self.orders
         edges = np.arange(0.0, self.scenario.until + width / 2, width)
         nb = len(edges) - 1
