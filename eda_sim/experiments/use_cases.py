@@ -857,10 +857,9 @@ def break_even(card: Scorecard, case: str, criterion: str) -> float:
     return w if w >= 0 else math.nan
 
 
-def closed_forms(card: Scorecard):
-    """Back-of-the-envelope values beside the measured means (notebook 06, "Explain")."""
-    import pandas as pd
-
+def closed_form_rows(card: Scorecard) -> list[dict]:
+    """Back-of-the-envelope values of some measured means: dicts with the row (``case``), ``arch``, the
+    summary ``key``, a description (``quantity``, ``closed form``), ``theory`` and ``measured``."""
     from .. import theory
 
     sc = card.params.scenario
@@ -868,8 +867,8 @@ def closed_forms(card: Scorecard):
 
     def add(case, arch, quantity, formula, value, key):
         if case in card.cases:
-            rows.append({"row": CASE_NAMES[case], "quantity": quantity, "closed form": formula,
-                         "theory": value, "measured": card.stat(case, arch, key)})
+            rows.append({"case": case, "arch": arch, "key": key, "row": CASE_NAMES[case], "quantity": quantity,
+                         "closed form": formula, "theory": value, "measured": card.stat(case, arch, key)})
 
     base, burst = ASYNC_RATES
     capacity = 4 / ASYNC_WORK  # jobs/s
@@ -893,4 +892,13 @@ def closed_forms(card: Scorecard):
     add("batch", "rr", "R/R: time to reprocess the history (s)", "n × (10 ms read + 20 ms work)", history * 0.03,
         "time_s")
     add("batch", "eda", "EDA: time to reprocess the history (s)", "n × 20 ms work", history * 0.02, "time_s")
-    return pd.DataFrame(rows).set_index(["row", "quantity"])
+    return rows
+
+
+def closed_forms(card: Scorecard):
+    """The closed forms beside the measured means, one line per quantity (notebook 06, "Explain")."""
+    import pandas as pd
+
+    rows = closed_form_rows(card)
+    columns = ["row", "quantity", "closed form", "theory", "measured"]
+    return pd.DataFrame(rows, columns=[*columns, "case"]).drop(columns="case").set_index(["row", "quantity"])

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from .. import plots
 from ..experiments import get
-from ..experiments.use_cases import ARCHS, CASE_NAMES, CASES, CRITERIA, GUIDE, TIME_MEANING
+from ..experiments.use_cases import ARCHS, CASE_NAMES, CASES, CRITERIA, GUIDE, TIME_MEANING, closed_form_rows
 from ..panel import ControlPanel
 
 ARCH_SHORT = {"rr": "R/R", "eda": "EDA"}
@@ -22,10 +22,10 @@ GUIDE_GLYPH = {"✅": "✔", "⚠️": "⚠"}  # text glyphs every font has (the
 AGREE_COLORS = [[0.0, "#f4a582"], [1.0, "#e6e6e6"]]  # differs: salmon; agrees: light grey
 SUBPLOT_TITLES = {  # short titles of the detail chart's panels, with units
     "speed": "time (s)",
-    "throughput": "work done",
-    "resilience": "done, with outage",
-    "load": "source load (req/unit)",
-    "simplicity": "moving parts",
+    "throughput": "work done (share)",
+    "resilience": "done, with outage (share)",
+    "load": "source requests per unit",
+    "simplicity": "moving parts (count)",
 }
 
 
@@ -107,6 +107,10 @@ def detail_figure() -> go.FigureWidget:
                             text=[""], textposition="middle right", cliponaxis=False,
                             hovertemplate=f"{SUBPLOT_TITLES[name]}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
                             row=1, col=i + 1)
+        tick = dict(symbol="line-ew", size=26, color=plots.COLORS["theory"],
+                    line=dict(width=2.5, color=plots.COLORS["theory"]))
+        fig.add_scatter(x=[], y=[], mode="markers", name="closed form", showlegend=False, marker=tick,
+                        hovertemplate="closed form: %{y:.4g}<extra></extra>", row=1, col=i + 1)
         fig.update_yaxes(rangemode="tozero", row=1, col=i + 1)
         if CRITERIA[name].kind == "share":
             fig.update_yaxes(range=[0, 1.08], row=1, col=i + 1)
@@ -128,19 +132,25 @@ def _fmt(x: float, unit: str) -> str:
 
 
 def update_detail(fig, card, case: str) -> None:
-    """Write one row's means and intervals (from the sweep's table) into :func:`detail_figure`."""
+    """Write one row's means and intervals (from the sweep's table) into :func:`detail_figure`, with the
+    closed forms of that row where there are some."""
+    theory = {(r["arch"], r["key"]): r["theory"] for r in closed_form_rows(card) if r["case"] == case}
+    per = len(ARCHS) + 1  # traces per panel: one per architecture, then the closed form
     for i, c in enumerate(CRITERIA.values()):
+        known = [a for a in ARCHS if (a, c.key) in theory]
+        plots.set_xy(fig, per * i + len(ARCHS), [ARCH_SHORT[a] for a in known], [theory[(a, c.key)] for a in known])
         for j, arch in enumerate(ARCHS):
             mean = card.stat(case, arch, c.key)
             lo, hi = card.stat(case, arch, c.key, "ci_low"), card.stat(case, arch, c.key, "ci_high")
-            trace = fig.data[2 * i + j]
+            trace = fig.data[per * i + j]
             trace.y = [mean]
             trace.error_y.array = [max(hi - mean, 0.0) if math.isfinite(hi) else 0.0]
             trace.error_y.arrayminus = [max(mean - lo, 0.0) if math.isfinite(lo) else 0.0]
-            trace.text = [_fmt(mean, c.unit)]
+            trace.text = ["   " + _fmt(mean, c.unit)]  # clear of the closed form's tick
     n = len(card.params.seeds)
     fig.layout.title.text = (f"{CASE_NAMES[case]}: what was measured (mean of {n} seeds, 95 % interval)<br>"
-                             f"<sup>time that matters here: {TIME_MEANING[case]}</sup>")
+                             f"<sup>time that matters here: {TIME_MEANING[case]}"
+                             + (" · grey tick: a back-of-the-envelope closed form" if theory else "") + "</sup>")
 
 
 def panel(**overrides) -> ControlPanel:
@@ -164,24 +174,34 @@ def panel(**overrides) -> ControlPanel:
 
 # -- where the guide's verdict flips --------------------------------------------------------------------------
 def flips_figure(flips) -> go.FigureWidget:
-    """Weighted scores of R/R and EDA at the default setting and after one change, per scenario
-    (``flips``: the table of :func:`eda_sim.experiments.use_cases.flips`)."""
+    """Weighted scores of R/R and EDA at the default setting (open circles) and after one change (filled),
+    per scenario (``flips``: the table of :func:`eda_sim.experiments.use_cases.flips`), with the winners."""
     fig = plots.figure("Change one thing and the verdict flips", "weighted score (0–1, equal weights)",
-                       "scenario", height=60 + 70 * len(flips) + 60)
+                       "scenario", height=120 + 80 * len(flips))
     labels = list(flips.index)
+    offset = {"rr": -0.13, "eda": 0.13}  # R/R just above the scenario's line, EDA just below
     for arch in ARCHS:
+        y = [i + offset[arch] for i in range(len(labels))]
         for when, symbol in (("default", "circle-open"), ("changed", "circle")):
-            x = flips[f"{arch}_{when}"].to_numpy()
-            fig.add_scatter(x=x, y=labels, mode="markers", name=f"{plots.LABELS[arch]}, {when}",
-                            marker=dict(color=plots.COLORS[arch], size=12, symbol=symbol, line=dict(width=2)))
-        for label in labels:
-            a, b = flips.loc[label, f"{arch}_default"], flips.loc[label, f"{arch}_changed"]
-            fig.add_annotation(x=b, y=label, ax=a, ay=label, xref="x", yref="y", axref="x", ayref="y",
-                               showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5,
-                               arrowcolor=plots.COLORS[arch], text="")
-    fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(range=[0.4, 1.02])
-    fig.update_layout(margin=dict(l=300))
+            fig.add_scatter(x=flips[f"{arch}_{when}"].astype(float).to_numpy(), y=y, mode="markers",
+                            name=f"{plots.LABELS[arch]}, {when}",
+                            marker=dict(color=plots.COLORS[arch], size=12, symbol=symbol, line=dict(width=2)),
+                            hovertemplate="%{x:.2f}<extra>%{fullData.name}</extra>")
+        for yi, label in zip(y, labels, strict=True):
+            a, b = float(flips.loc[label, f"{arch}_default"]), float(flips.loc[label, f"{arch}_changed"])
+            if abs(b - a) > 0.01:
+                fig.add_annotation(x=b, y=yi, ax=a, ay=yi, xref="x", yref="y", axref="x", ayref="y", text="",
+                                   showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5,
+                                   arrowcolor=plots.COLORS[arch], standoff=7)
+    for i, label in enumerate(labels):
+        row = flips.loc[label]
+        fig.add_annotation(x=1.015, y=i, xref="x", yref="y", xanchor="left", showarrow=False, align="left",
+                           text=f"winner: {row.winner_default} → <b>{row.winner_changed}</b>",
+                           font=dict(size=12, color=plots.COLORS["neutral"]))
+    fig.update_yaxes(tickvals=list(range(len(labels))), ticktext=labels, autorange="reversed", title=None,
+                     showgrid=False)
+    fig.update_xaxes(range=[0.4, 1.16], tickvals=[0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    fig.update_layout(margin=dict(l=330))
     return fig
 
 
