@@ -66,8 +66,10 @@ class Fault:
         if health is None:
             raise ValueError(f"component {self.target!r} cannot take faults")
         env = system.env
-        env.timeout(self.start).callbacks.append(lambda _: health.start(self))
-        env.timeout(self.end).callbacks.append(lambda _: health.end(self))
+        # Windows are absolute simulated times, also for a fault attached mid-run (a window already
+        # under way starts now).
+        env.timeout(max(0.0, self.start - env.now)).callbacks.append(lambda _: health.start(self))
+        env.timeout(max(0.0, self.end - env.now)).callbacks.append(lambda _: health.end(self))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -374,3 +374,18 @@ def test_queue_down_from_the_start_drops_the_first_messages():
     assert fates(result) == ["dropped", "dropped", "completed", "completed", "completed"]
     assert rows(result).done.tolist() == pytest.approx([1, 2, 3.1, 4.1, 5.1])
     assert q.refused == 2 and system.counters["refused"] == 2
+
+
+def test_a_fault_attached_mid_run_uses_absolute_times():
+    from eda_sim import ConstantRate, Deterministic, Down, Producer, System, WorkQueue, consumers
+
+    system = System(seed=1)
+    q = WorkQueue(system, "q")
+    (c,) = consumers(system, q, 1, service=Deterministic(0.01))
+    Producer(system, ConstantRate(rate=10), q)
+    seen = []
+    system.env.timeout(5).callbacks.append(lambda _: system.inject(Down(target=c.name, start=8, end=12)))
+    for t in (7.9, 8.1, 11.9, 12.1):
+        system.env.timeout(t).callbacks.append(lambda _, t=t: seen.append((t, c.health.down)))
+    system.run(20)
+    assert seen == [(7.9, False), (8.1, True), (11.9, True), (12.1, False)]

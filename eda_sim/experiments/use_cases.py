@@ -508,13 +508,13 @@ BUILDERS = {"crud": (build_crud, measure_crud, UNTIL), "async": (build_async, me
 
 def _inject(system, target: str, window) -> None:
     """Down ``target`` during ``window``. The EDA analytics consumer only exists from ``BATCH_HISTORY``
-    on, so its fault is attached then (a fault's window counts from when it is attached)."""
+    on, so its fault is attached then (fault windows are absolute simulated times)."""
     start, end = window
+    fault = Down(target=target, start=start, end=end)
     if target in system.components:
-        system.inject(Down(target=target, start=start, end=end))
+        system.inject(fault)
     else:
-        late = Down(target=target, start=start - BATCH_HISTORY, end=end - BATCH_HISTORY)
-        system.env.timeout(BATCH_HISTORY).callbacks.append(lambda _: system.inject(late))
+        system.env.timeout(BATCH_HISTORY).callbacks.append(lambda _: system.inject(fault))
 
 
 def _finish(summary: dict, healthy_parts: dict, healthy, faulted) -> dict:
