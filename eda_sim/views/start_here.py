@@ -3,9 +3,13 @@
 :class:`FlowAnimator` draws one run of :class:`eda_sim.flow.OrderExample` twice, event-driven on top
 and request/response below, and moves through simulated time with a play/pause button, a frame
 slider and step buttons (``ipywidgets.Play``, not plotly animation frames, so it also works in
-Voilà). Every frame only sets marker positions inside ``batch_update()``; the positions were computed
-once per run by :mod:`eda_sim.flow`. Under it a small chart shows orders answered and orders done over
+Voilà). Every frame only sets trace data inside ``batch_update()``; the positions were computed once
+per run by :mod:`eda_sim.flow`. Under it a small chart shows orders answered and orders done over
 time, with a cursor at the current moment.
+
+Voilà builds a page from the widgets' *state* once the notebook has run, so changes a FigureWidget
+sends as messages before its page exists are lost there. After each change the figures' state is
+therefore written back (:meth:`FlowAnimator.sync`): cheap, because a frame changes only trace data.
 
 :func:`panel` adds sliders (order rate, burst, billing time, workers) that rebuild the run.
 """
@@ -13,6 +17,7 @@ time, with a cursor at the current moment.
 from __future__ import annotations
 
 import time
+from copy import deepcopy
 
 import ipywidgets as widgets
 import numpy as np
@@ -24,13 +29,14 @@ from ..panel import ControlPanel, Slider
 
 ARCHS = ("eda", "rr")  # top row, bottom row
 ROW_TITLES = {
-    "eda": "Event-driven: OrderSvc publishes each order once; Billing and Audit each get a copy",
-    "rr": "Request/response: OrderSvc calls Billing, then Audit, while the client waits",
+    "eda": "publish once; each subscription gets its own copy",
+    "rr": "OrderSvc calls Billing, then Audit; the client waits",
 }
 QUEUED, WORKING, FINISHED, HIDDEN = 0, 1, 2, 3
 GREY, LIGHT, INK = "#9a9a9a", "#d9d9d9", plots.COLORS["neutral"]
 SPEEDS = {"¼×": 0.25, "½×": 0.5, "1×": 1.0}
 MARKER = 17  # px, room for a two-digit order number
+TOP = 4.55  # y of each row's title line, in drawing units
 
 SLIDERS = (
     Slider("rate", 0.2, 3.0, 0.2, unit="orders/s", label="order rate",
@@ -66,12 +72,16 @@ def _axes(row: int) -> tuple[str, str]:
 def _decorations(lay: flow.Layout, row: int) -> tuple[list, list]:
     """Boxes, lanes, arrows and labels of one row, as layout shapes and annotations."""
     xref, yref = _axes(row)
-    shapes, notes = [], []
+    shapes = []
+    notes = [dict(xref=xref, yref=yref, x=0.0, y=TOP, xanchor="left", showarrow=False,
+                  text=f"<b>{plots.LABELS[lay.arch]}</b> · {ROW_TITLES[lay.arch]}",
+                  font=dict(size=13, color=plots.COLORS[lay.arch]))]
     for box in lay.boxes:
         fill = "rgba(0,114,178,0.06)" if box.name == "bus" else ("white" if box.dashed else "#f4f4f4")
         shapes.append(dict(type="rect", xref=xref, yref=yref, x0=box.x0, y0=box.y0, x1=box.x1, y1=box.y1,
                            layer="below", fillcolor=fill,
-                           line=dict(color=GREY if box.dashed else INK, width=1, dash="dot" if box.dashed else None)))
+                           line=dict(color=GREY if box.dashed else INK, width=1,
+                                     dash="dot" if box.dashed else "solid")))
         if not box.label:
             continue
         if box.name == "answered":  # beside its box, under the client
@@ -110,26 +120,29 @@ class FlowAnimator:
 
     def __init__(self, animation: flow.OrderAnimation | None = None, *, start: float = 0.0):
         animation = animation or flow.run(flow.OrderExample())
-        self.figure = self._make_figure()
-        self.timeline = self._make_timeline()
         self.last_ms: float | None = None
         self._layouts: dict = {}
+        self._decor: tuple | None = None
+        self._index: dict = {}
+        self.figure = self._make_figure()
+        self.timeline = self._make_timeline()
         first = animation.traces["eda"]
         self.play = widgets.Play(value=0, min=0, max=first.frames - 1, step=1, interval=100, show_repeat=False,
-                                 description="play", tooltip="play / pause / back to t = 0")
+                                 description="play", tooltip="play / pause; ■ goes back to t = 0")
         self.slider = widgets.IntSlider(value=0, min=0, max=first.frames - 1, step=1, readout=False,
                                         description="time", continuous_update=True,
-                                        layout=widgets.Layout(width="30em"))
+                                        layout=widgets.Layout(width="28em"))
         widgets.link((self.play, "value"), (self.slider, "value"))
         self.clock = widgets.HTML()
-        back = widgets.Button(description="", icon="step-backward", tooltip="one frame back",
-                              layout=widgets.Layout(width="3em"))
-        fwd = widgets.Button(description="", icon="step-forward", tooltip="one frame forward",
-                             layout=widgets.Layout(width="3em"))
+        back = widgets.Button(description="", icon="step-backward", tooltip="one frame (0.05 s) back",
+                              layout=widgets.Layout(width="3.2em"))
+        fwd = widgets.Button(description="", icon="step-forward", tooltip="one frame (0.05 s) forward",
+                             layout=widgets.Layout(width="3.2em"))
         back.on_click(lambda _: self.step(-1))
         fwd.on_click(lambda _: self.step(1))
-        self.speed = widgets.ToggleButtons(options=list(SPEEDS), value="½×", tooltips=["slow", "half", "real time"],
-                                           style={"button_width": "3.2em"})
+        self.speed = widgets.ToggleButtons(options=list(SPEEDS), value="½×", description="speed",
+                                           tooltips=["a quarter of real time", "half of real time", "real time"],
+                                           style={"button_width": "4.2em", "description_width": "3.5em"})
         self.speed.observe(lambda _: self._set_interval(), names="value")
         self.caption = widgets.HTML(_CAPTION)
         self.load(animation)
@@ -155,41 +168,37 @@ class FlowAnimator:
 
     def goto(self, t: float) -> int:
         """Show the last frame at or before ``t`` seconds; return its index."""
-        k = self.traces["eda"].frame_at(t) if hasattr(self, "traces") else 0
+        k = self.traces["eda"].frame_at(t)
         if k == self.frame:
             self.show(k)
         self.slider.value = k
         return k
+
+    def sync(self, layout: bool = False) -> None:
+        """Write the figures' current data (and layout) into their widget state (see the module doc)."""
+        for fig in (self.figure, self.timeline):
+            if fig._in_batch_mode:
+                continue  # a caller's batch_update: its edits reach the state at the next sync
+            fig._widget_data = deepcopy(fig._data)
+            if layout:
+                fig._widget_layout = deepcopy(fig._layout_obj._props)
 
     def _set_interval(self) -> None:
         dt = self.traces["eda"].dt or 0.05
         self.play.interval = max(20, int(round(1000 * dt / SPEEDS[self.speed.value])))
 
     def _repr_mimebundle_(self, **kwargs):
+        self.sync(layout=True)
         return self.widget._repr_mimebundle_(**kwargs)
 
     # -- figures ----------------------------------------------------------------------------------
     def _make_figure(self) -> go.FigureWidget:
-        base = make_subplots(rows=2, cols=1, vertical_spacing=0.1, subplot_titles=[ROW_TITLES[a] for a in ARCHS])
-        fig = go.FigureWidget(base)
-        fig.update_layout(template=plots.TEMPLATE, height=700, margin=dict(l=8, r=8, t=48, b=8),
-                          title=dict(text="", x=0.0, xanchor="left", y=0.99, yanchor="top", font=dict(size=16)),
+        fig = go.Figure(make_subplots(rows=2, cols=1, vertical_spacing=0.03))
+        fig.update_layout(template=plots.TEMPLATE, height=700, margin=dict(l=8, r=8, t=8, b=8),
                           legend=dict(orientation="h", x=0.0, y=-0.01, yanchor="top", xanchor="left",
                                       font=dict(size=11)), plot_bgcolor="white", hovermode=False)
         fig.update_xaxes(range=[0, 12], visible=False, fixedrange=True)
-        fig.update_yaxes(range=[0.15, 4.05], visible=False, fixedrange=True)
-        titles = []
-        for ann, arch in zip(fig.layout.annotations, ARCHS, strict=True):
-            head, tail = ROW_TITLES[arch].split(": ", 1)
-            ann.update(x=0.0, xanchor="left", font=dict(size=13, color=plots.COLORS[arch]),
-                       text=f"<b>{plots.LABELS[arch]}</b> · {tail}")
-            titles.append(ann.to_plotly_json())
-            # The row's running totals, at the right end of its title line (set in show()).
-            titles.append(dict(ann.to_plotly_json(), x=1.0, xanchor="right", text="", name=f"totals {arch}",
-                               font=dict(size=12, color=plots.COLORS[arch])))
-        fig.layout.annotations = titles
-        self._titles = titles
-        self._index: dict = {}
+        fig.update_yaxes(range=[0.15, 4.75], visible=False, fixedrange=True)
         # Legend-only samples in neutral colours: the rows use each architecture's own colour.
         for name, marker in (
             ("order waiting in a queue", dict(color="white", line=dict(color=INK, width=2))),
@@ -218,7 +227,10 @@ class FlowAnimator:
             add("working", mode="markers+text", marker=dict(size=MARKER, color=c, line=dict(color=c, width=1)),
                 textfont=dict(size=9, color="white"))
             add("counts", mode="text", textfont=dict(size=11, color=INK))
-        return fig
+            add("totals", mode="text", textfont=dict(size=12, color=c), textposition="middle left")
+            if row == 1:
+                add("clock", mode="text", textfont=dict(size=16, color=INK), textposition="middle right")
+        return go.FigureWidget(fig)  # created with everything in it: its first state is complete
 
     def _add(self, fig, row: int, arch: str, key: str, **kw) -> None:
         xref, yref = _axes(row)
@@ -229,16 +241,15 @@ class FlowAnimator:
     def _make_timeline(self) -> go.FigureWidget:
         fig = plots.figure("Orders answered and orders done, as time passes", "simulated time (s)",
                            "orders (cumulative)", height=300)
-        plots.line(fig, "EDA: client answered (broker ack)", arch="eda", dash="dot")
-        plots.line(fig, "EDA: work done (Billing and Audit)", arch="eda")
-        plots.line(fig, "R/R: client answered = work done", arch="rr")
-        for tr in fig.data:
-            tr.line.shape = "hv"
-            tr.line.width = 2.5
-        fig.add_vline(x=0, line=dict(color=INK, width=1.5, dash="dash"), name="now")
-        plots.line(fig, "now (the time shown above)", x=[None], y=[None], color=INK, dash="dash")
+        fig = go.Figure(fig)
+        for name, arch, dash in (("EDA: client answered (broker ack)", "eda", "dot"),
+                                 ("EDA: work done (Billing and Audit)", "eda", None),
+                                 ("R/R: client answered = work done", "rr", None)):
+            plots.line(fig, name, arch=arch, dash=dash)
+            fig.data[-1].line.update(shape="hv", width=2.5)
+        plots.line(fig, "now (the moment drawn above)", color=INK, dash="dash")
         plots.shade_window(fig, 0, 1, label="burst")
-        return fig
+        return go.FigureWidget(fig)
 
     # -- data -------------------------------------------------------------------------------------
     def load(self, animation: flow.OrderAnimation) -> None:
@@ -251,7 +262,7 @@ class FlowAnimator:
         frames = self.traces["eda"].frames
         with self.figure.batch_update(), self.timeline.batch_update():
             if layouts != self._layouts:
-                shapes, notes = [], list(self._titles)
+                shapes, notes = [], []
                 for row, arch in enumerate(ARCHS, start=1):
                     s, n = _decorations(layouts[arch], row)
                     shapes += s
@@ -261,50 +272,53 @@ class FlowAnimator:
             self._timeline_lines(animation)
             self.play.max = self.slider.max = frames - 1
             self._set_interval()
-            self.show(min(self.frame, frames - 1))
+            self._draw(min(self.frame, frames - 1))
+        self.sync(layout=True)
 
     def _decorate(self, shapes: list, notes: list) -> None:
         """Set the drawing's shapes and annotations, touching only those that changed (it is faster)."""
-        last = getattr(self, "_decor", None)
         layout = self.figure.layout
+        last = self._decor
         if last is None or len(last[0]) != len(shapes) or len(last[1]) != len(notes):
             layout.shapes, layout.annotations = shapes, notes
         else:
             for items, old, new in ((layout.shapes, last[0], shapes), (layout.annotations, last[1], notes)):
                 for i, (a, b) in enumerate(zip(old, new, strict=True)):
-                    if a != b and not (b.get("name", "").startswith("totals")):
+                    if a != b:
                         items[i].update(b)
         self._decor = (shapes, notes)
 
     def _timeline_lines(self, animation) -> None:
-        until = animation.params.until
+        p = animation.params
         for name, times in (("EDA: client answered (broker ack)", self.traces["eda"].accepted),
                             ("EDA: work done (Billing and Audit)", self.traces["eda"].finished),
                             ("R/R: client answered = work done", self.traces["rr"].finished)):
             t = np.sort(times[~np.isnan(times)])
-            plots.set_xy(self.timeline, name, np.concatenate([[0.0], t, [until]]),
+            plots.set_xy(self.timeline, name, np.concatenate([[0.0], t, [p.until]]),
                          np.concatenate([[0], np.arange(1, len(t) + 1), [len(t)]]))
-        p = animation.params
         plots.move_window(self.timeline, p.burst_start, p.burst_start + p.burst_length, label="burst")
-        n = len(self.traces["eda"].created)
-        self.timeline.layout.xaxis.range = [0, until]
-        self.timeline.layout.yaxis.range = [0, max(n, 1) * 1.08]
+        self._top = max(len(self.traces["eda"].created), 1) * 1.08
+        self.timeline.layout.xaxis.range = [0, p.until]
+        self.timeline.layout.yaxis.range = [0, self._top]
 
     def show(self, k: int) -> None:
         """Draw frame ``k`` in both rows and move the timeline's cursor."""
         start = time.perf_counter()
-        k = int(np.clip(k, 0, self.traces["eda"].frames - 1))
-        t = float(self.traces["eda"].times[k])
-        with self.figure.batch_update():
-            for arch in ARCHS:
-                self._show_row(arch, k)
-            self.figure.layout.title.text = f"Simulated time <b>t = {t:.2f} s</b>"
-        with self.timeline.batch_update():
-            next(sh for sh in self.timeline.layout.shapes if sh.name == "now").update(x0=t, x1=t)
-        self.clock.value = f"<b>t = {t:.2f} s</b>"
+        with self.figure.batch_update(), self.timeline.batch_update():
+            self._draw(k)
+        self.sync()
         self.last_ms = (time.perf_counter() - start) * 1000
 
-    def _show_row(self, arch: str, k: int) -> None:
+    def _draw(self, k: int) -> None:
+        k = int(np.clip(k, 0, self.traces["eda"].frames - 1))
+        t = float(self.traces["eda"].times[k])
+        for arch in ARCHS:
+            self._draw_row(arch, k)
+        self.figure.data[self._index[("eda", "clock")]].update(x=[0.0], y=[3.75], text=[f"<b>t = {t:.2f} s</b>"])
+        plots.set_xy(self.timeline, "now (the moment drawn above)", [t, t], [0, self._top])
+        self.clock.value = f"<b>t = {t:.2f} s</b>"
+
+    def _draw_row(self, arch: str, k: int) -> None:
         tr = self.traces[arch]
         data = self.figure.data
         idx = lambda key: data[self._index[(arch, key)]]  # noqa: E731
@@ -330,15 +344,15 @@ class FlowAnimator:
             else:
                 n = tr.count(name, k)
                 cap = tr.layout.spots[name].cap
-                text = f"{label}: <b>{n}</b>" + (f" ({n - cap} not drawn)" if n > cap else "")
+                text = f"{label}: <b>{n}</b>" + (f" (+{n - cap})" if n > cap else "")  # +k: not drawn
             cx.append(px)
             cy.append(py)
             texts.append(text)
             sides.append("middle right" if side == "right" else "middle center")
         idx("counts").update(x=cx, y=cy, text=texts, textposition=sides)
         placed = int((tr.created <= tr.times[k] + 1e-12).sum())
-        totals = next(a for a in self.figure.layout.annotations if a.name == f"totals {arch}")
-        totals.text = f"placed <b>{placed}</b> · answered <b>{tr.answered[k]}</b> · done <b>{tr.done[k]}</b>"
+        idx("totals").update(x=[12.0], y=[TOP], text=[f"placed <b>{placed}</b> · answered <b>{tr.answered[k]}</b>"
+                                                     f" · done <b>{tr.done[k]}</b>"])
 
 
 def _gaps(a: np.ndarray) -> list:
@@ -359,14 +373,25 @@ _CAPTION = (
 )
 
 
+class _Panel(ControlPanel):
+    """The ControlPanel of notebook 00: its display also writes the animation's state (for Voilà)."""
+
+    animator: FlowAnimator
+
+    def _repr_mimebundle_(self, **kwargs):
+        self.animator.sync(layout=True)
+        return super()._repr_mimebundle_(**kwargs)
+
+
 def panel(**overrides) -> ControlPanel:
     """Sliders for the example (rate, burst, billing time, workers) above the animated flow."""
     params = flow.OrderExample(**overrides)
     animator = FlowAnimator(flow.run(params))
-    p = ControlPanel(flow.run, params, SLIDERS, animator.load, [animator.figure, animator.timeline],
-                     name="start_here", show_figures=False)
+    p = _Panel(flow.run, params, SLIDERS, animator.load, [animator.figure, animator.timeline],
+               name="start_here", show_figures=False)
     p.widget.children = (p.controls_box, animator.widget)
     p.animator = animator
+    animator.sync(layout=True)
     return p
 
 
