@@ -190,14 +190,6 @@ PRESETS: dict[str, Design] = {
     "hybrid": Design(place="rr", pay="eda", notify="eda", analytics="eda", idempotent=True),
     "naive hybrid": Design(),
 }
-PRESET_NOTES = {
-    "all R/R": "every interaction a synchronous call in the customer's request",
-    "all EDA": "the order is a command on a queue; everything after it reacts to OrderPlaced",
-    "hybrid": "the customer waits for the order service only; payment, notifications and analytics react "
-              "to OrderPlaced; payment is idempotent",
-    "naive hybrid": "notifications and analytics moved to events, payment kept synchronous with a tight "
-                    "timeout, a retry and no idempotency key",
-}
 
 
 # =====================================================================================================
@@ -237,11 +229,12 @@ class CommandWorker(Consumer):
 
 
 class Customers:
-    """What each customer was told and when: the Client's answers (R/R) or the pushed confirmations (EDA)."""
+    """What each customer was told and when, for ``place="eda"``: the confirmations the order workers push
+    back to the app (with ``place="rr"`` the :class:`~eda_sim.service.Client` keeps the answers)."""
 
-    def __init__(self):
+    def __init__(self, env):
         self.answered: dict[int, tuple[float, bool]] = {}
-        self.env = None
+        self.env = env
 
     def record(self, mid: int, ok: bool) -> None:
         self.answered[mid] = (self.env.now, ok)
@@ -272,8 +265,7 @@ def build(design: Design, scenario: Scenario = SCENARIO) -> System:
         calls.append(Call(target="orders.publisher"))
     Service(system, "orders", workers=design.workers, service=WORK["orders"], db=db, writes=1,
             downstream=Downstream(calls=tuple(calls)) if calls else None)
-    customers = Customers()
-    customers.env = system.env
+    customers = Customers(system.env)
     if design.place == "rr":
         target = Client(system, Call(target="orders", timeout=scenario.app_timeout), name="customers")
     else:
@@ -641,9 +633,13 @@ def preset(name: str, seed: int = 1) -> Design:
     return replace(PRESETS[name], seed=seed)
 
 
-@lru_cache(maxsize=16)
 def leaderboard(seed: int = 1, scenario: Scenario = SCENARIO):
     """The presets ranked by total: points per criterion, the total, and the design in words."""
+    return _leaderboard(seed, scenario).copy()
+
+
+@lru_cache(maxsize=16)
+def _leaderboard(seed: int, scenario: Scenario):
     import pandas as pd
 
     rows = {}
@@ -659,7 +655,7 @@ def leaderboard(seed: int = 1, scenario: Scenario = SCENARIO):
 
 def best_preset(seed: int = 1, scenario: Scenario = SCENARIO) -> tuple[str, CapstoneResult]:
     """The preset with the highest total at this seed, and its run."""
-    name = leaderboard(seed, scenario).index[0]
+    name = _leaderboard(seed, scenario).index[0]
     return name, run_design(preset(name, seed), scenario)
 
 
