@@ -213,4 +213,4 @@ def test_bad_scenario_raises_naming_the_window():
 
 def test_registered_experiment_runs_the_design_and_prints_a_summary():
     result = get("capstone")(pay="eda", idempotent=True)
-    assert result.summary["score"] == pytest.approx(cap.leaderboard().loc["hybrid", "total"])
+    assert result.summary["score"] == cap.run_design(cap.preset("hybrid")).total > 90

@@ -646,8 +646,8 @@ def _leaderboard(seed: int, scenario: Scenario):
     for name in PRESETS:
         design = preset(name, seed)
         table = run_design(design, scenario).rubric
-        rows[name] = {**{table.loc[c.key, "label"]: table.loc[c.key, "points"] for c in RUBRIC},
-                      "total": table.loc["total", "points"], "design": design.label()}
+        rows[name] = {**{table.loc[c.key, "label"]: round(table.loc[c.key, "points"], 1) for c in RUBRIC},
+                      "total": round(table.loc["total", "points"], 1), "design": design.label()}
     board = pd.DataFrame.from_dict(rows, orient="index").sort_values("total", ascending=False, kind="stable")
     board.index.name = "preset"
     return board
