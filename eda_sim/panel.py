@@ -258,6 +258,8 @@ class ControlPanel:
         except Exception as exc:  # a bug in update(): say so in the panel, then let it surface
             self.status.value = _status(f"⚠ update failed: {exc!r}", _RED)
             raise
+        for fig in self.figures:
+            plots.sync_state(fig)
         self.last_ms = (time.perf_counter() - start) * 1000
         self.params, self.result, self.error = params, result, None
         self.status.value = _status(f"ready · {self.last_ms:.0f} ms")
@@ -297,6 +299,8 @@ class ControlPanel:
         return self.refresh()
 
     def _repr_mimebundle_(self, **kwargs):
+        for fig in self.figures:
+            plots.sync_state(fig, layout=True)
         return self.widget._repr_mimebundle_(**kwargs)
 
     # ---- widgets ----------------------------------------------------------------------------

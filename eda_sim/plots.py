@@ -21,6 +21,7 @@ Typical use::
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import ipywidgets as widgets
@@ -69,7 +70,19 @@ def figure(title: str, x_title: str, y_title: str, *, height: int = 360,
         showlegend=legend,
         legend=dict(orientation="h", x=0.0, xanchor="left", y=1.02, yanchor="bottom"),
     )
-    return go.FigureWidget(layout=layout)
+    return LabFigure(layout=layout)
+
+
+class LabFigure(go.FigureWidget):
+    """A FigureWidget that writes its traces into its widget state whenever it is displayed.
+
+    See :func:`sync_state`: a chart built (traces added, data set) before it is shown would otherwise
+    appear empty in Voilà and, depending on timing, in JupyterLab.
+    """
+
+    def _repr_mimebundle_(self, *args, **kwargs):
+        sync_state(self, layout=True)
+        return super()._repr_mimebundle_(*args, **kwargs)
 
 
 def line(fig, name: str, x=(), y=(), *, arch: str | None = None, dash: str | None = None,
@@ -143,6 +156,8 @@ def side_by_side(*figs) -> widgets.GridBox:
     """Lay out figure widgets in one row of equal-width columns."""
     if not figs:
         raise ValueError("side_by_side needs at least one figure")
+    for fig in figs:
+        sync_state(fig, layout=True)
     return widgets.GridBox(
         children=list(figs),
         layout=widgets.Layout(grid_template_columns=f"repeat({len(figs)}, minmax(0, 1fr))",
@@ -173,6 +188,21 @@ def _find_shape(fig, label: str) -> int | None:
             return i
     return None
 
+
+
+def sync_state(fig, layout: bool = False) -> None:
+    """Copy a FigureWidget's current traces (and layout) into its synced widget state.
+
+    FigureWidget sends each change as a one-off message. A page that renders the widget later (Voilà
+    renders after the whole notebook ran; JupyterLab when a cell's output first appears) starts from
+    the stored state instead, which plotly fills only at construction: without this, charts updated
+    before display would come up empty. Cheap for the lab's small traces.
+    """
+    if getattr(fig, "_in_batch_mode", False) or not hasattr(fig, "_widget_data"):
+        return
+    fig._widget_data = copy.deepcopy(fig._data)
+    if layout:
+        fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
 
 
 def ecdf(values, max_points: int = 400):
