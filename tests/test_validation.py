@@ -6,7 +6,6 @@ Every case builds a fresh System, so each checks one constructor's validation an
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -174,13 +173,11 @@ def test_distributions_given_as_numbers_mean_exponential():
 
 def test_unstable_queue_stops_at_the_backlog_bound():
     # 1000 msg/s into one consumer taking 1 s: the backlog passes max_backlog=200,000 at about t=200 s,
-    # long before until=10,000 s, and the run returns in well under the 10 s allowed here.
+    # long before until=10,000 s, and the run stops there (checked in simulated time, not wall time).
     system, q = queue_system()
     Consumer(system, q, service=Deterministic(1.0))
     Producer(system, Poisson(rate=1000), q)
-    start = time.perf_counter()
     result = system.run(until=10_000)
-    assert time.perf_counter() - start < 10
     assert result.bound_hit and result.summary["bound_hit"]
     reason = result.summary["bound_reason"]
     assert reason.startswith("unstable: ") and "max_backlog=200,000" in reason
@@ -226,9 +223,8 @@ def test_bursty_traffic_crosses_phase_boundaries_without_hanging(on, off):
     system, q = queue_system()
     Consumer(system, q, service=Deterministic(0.001))
     Producer(system, workload, q)
-    start = time.perf_counter()
-    result = system.run(until=200)
-    assert time.perf_counter() - start < 10 and not result.bound_hit
+    result = system.run(until=200)  # a hang here is caught by pytest-timeout (see pyproject.toml)
+    assert not result.bound_hit
     created = result.messages().created.to_numpy()
     phase = created % (on + off)
     assert ((phase <= on + 1e-9) | (phase >= on + off - 1e-9)).all()
