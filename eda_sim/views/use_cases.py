@@ -20,6 +20,7 @@ SCORE_SCALE = [[0.0, "#f7f7f7"], [1.0, "#7fbc41"]]  # 0: pale grey, 1: green (da
 GUIDE_COLORS = {"✅": "#b8e186", "⚠️": "#fde0b0"}
 GUIDE_GLYPH = {"✅": "✔", "⚠️": "⚠"}  # text glyphs every font has (the emoji need an emoji font)
 AGREE_COLORS = [[0.0, "#f4a582"], [1.0, "#e6e6e6"]]  # differs: salmon; agrees: light grey
+LABEL_SIDE = {"rr": "middle left", "eda": "middle right"}  # values written outwards: equal values never collide
 SUBPLOT_TITLES = {  # short titles of the detail chart's panels, with units
     "speed": "time (s)",
     "throughput": "work done (share)",
@@ -104,7 +105,7 @@ def detail_figure() -> go.FigureWidget:
                             showlegend=False, marker=dict(color=plots.COLORS[arch], size=11),
                             error_y=dict(type="data", symmetric=False, array=[0.0], arrayminus=[0.0], width=6,
                                          color=plots.COLORS[arch]),
-                            text=[""], textposition="middle right", cliponaxis=False,
+                            text=[""], textposition=LABEL_SIDE[arch], cliponaxis=False,
                             hovertemplate=f"{SUBPLOT_TITLES[name]}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
                             row=1, col=i + 1)
         tick = dict(symbol="line-ew", size=26, color=plots.COLORS["theory"],
@@ -114,7 +115,7 @@ def detail_figure() -> go.FigureWidget:
         fig.update_yaxes(rangemode="tozero", row=1, col=i + 1)
         if CRITERIA[name].kind == "share":
             fig.update_yaxes(range=[0, 1.08], row=1, col=i + 1)
-    fig.update_xaxes(range=[-0.6, 1.9])
+    fig.update_xaxes(range=[-1.6, 2.1])
     fig.update_annotations(font=dict(size=12))  # the panel titles
     _style(fig, "", 340)
     fig.update_layout(margin=dict(l=40, r=16, t=100, b=40))
@@ -146,7 +147,8 @@ def update_detail(fig, card, case: str) -> None:
             trace.y = [mean]
             trace.error_y.array = [max(hi - mean, 0.0) if math.isfinite(hi) else 0.0]
             trace.error_y.arrayminus = [max(mean - lo, 0.0) if math.isfinite(lo) else 0.0]
-            trace.text = ["   " + _fmt(mean, c.unit)]  # clear of the closed form's tick
+            pad = "    "  # clear of the closed form's tick
+            trace.text = [_fmt(mean, c.unit) + pad if LABEL_SIDE[arch] == "middle left" else pad + _fmt(mean, c.unit)]
     n = len(card.params.seeds)
     fig.layout.title.text = (f"{CASE_NAMES[case]}: what was measured (mean of {n} seeds, 95 % interval)<br>"
                              f"<sup>time that matters here: {TIME_MEANING[case]}"
