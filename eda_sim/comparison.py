@@ -207,6 +207,19 @@ def _completed_at(log, n: int) -> np.ndarray:
     return out
 
 
+def handler_done_times(system: System, arch: str, handler: str, n: int) -> np.ndarray:
+    """When ``handler`` finished each of orders 0..n-1 (NaN: never): the R/R service's completion, or the
+    EDA subscription's."""
+    if arch == "rr":
+        return system.component(handler).done_times(n)
+    log = system.logs[handler]
+    out = np.full(n, math.nan)
+    k = min(n, len(log.status))
+    status = np.frombuffer(log.status, dtype=np.int8, count=k)
+    out[:k] = np.where(status == COMPLETED, np.frombuffer(log.done, count=k), math.nan)
+    return out
+
+
 def eda_faults(flow: Flow, fault: Fault) -> list[Fault]:
     """A fault on a handler hits every consumer of its subscription; on the entry, the topic."""
     handler = next((h for h in flow.handlers if h.name == fault.target), None)

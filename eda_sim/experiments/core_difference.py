@@ -28,10 +28,9 @@ import numpy as np
 
 from .. import theory
 from .. import validate as v
-from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, compare
+from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, compare, handler_done_times
 from ..distributions import Deterministic, Exponential
 from ..fault import Down
-from ..metrics import COMPLETED
 from ..panel import Slider
 from ..workload import Poisson
 from . import experiment
@@ -60,17 +59,8 @@ def _censored(start: np.ndarray, end: np.ndarray, stop: float) -> np.ndarray:
 
 
 def _handler_done(result, arch: str, handler: str) -> np.ndarray:
-    """When ``handler`` finished each order (NaN: not yet), R/R from its service, EDA from its subscription."""
-    system = result.system
-    n = system.messages.count
-    if arch == "rr":
-        return system.component(handler).done_times(n)
-    log = system.logs[handler]
-    out = np.full(n, math.nan)
-    k = min(n, len(log.status))
-    status = np.frombuffer(log.status, dtype=np.int8, count=k)
-    out[:k] = np.where(status == COMPLETED, np.frombuffer(log.done, count=k), math.nan)
-    return out
+    """When ``handler`` finished each order of ``result`` (NaN: not yet)."""
+    return handler_done_times(result.system, arch, handler, result.system.messages.count)
 
 
 # -- core_difference --------------------------------------------------------------------------------

@@ -23,10 +23,10 @@ import numpy as np
 
 from .. import theory
 from .. import validate as v
-from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, eda_faults
+from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, eda_faults, handler_done_times
 from ..distributions import Deterministic, Exponential
 from ..fault import Down
-from ..metrics import COMPLETED, DROPPED
+from ..metrics import DROPPED
 from ..panel import Slider
 from ..resilience import OK
 from ..service import WHEN_DOWN
@@ -109,18 +109,6 @@ def outage_flow(p: OutageParams) -> Flow:
                 publish_latency=Deterministic(p.publish_latency) if p.publish_latency > 0 else None,
                 handlers=(Handler(name="billing", service=Exponential(p.billing_time), workers=p.workers),
                           Handler(name="audit", service=Exponential(p.audit_time), workers=2)))
-
-
-def _handler_done(system, arch: str, handler: str, n: int) -> np.ndarray:
-    """When ``handler`` finished each of orders 0..n-1 (NaN: never)."""
-    if arch == "rr":
-        return system.component(handler).done_times(n)
-    log = system.logs[handler]
-    out = np.full(n, math.nan)
-    k = min(n, len(log.status))
-    status = np.frombuffer(log.status, dtype=np.int8, count=k)
-    out[:k] = np.where(status == COMPLETED, np.frombuffer(log.done, count=k), math.nan)
-    return out
 
 
 def _backlog(system, arch: str) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +212,7 @@ class OutageResult(Comparison):
             out[f"{arch}_failed"] = _client_failed(s, arch, n)
             out[f"{arch}_done"] = s.component("orders.flow").done_times(n)
             for h in ("billing", "audit"):
-                out[f"{arch}_{h}_done"] = _handler_done(s, arch, h, n)
+                out[f"{arch}_{h}_done"] = handler_done_times(s, arch, h, n)
         return out
 
     def binned(self, values: np.ndarray, width: float = 1.0, how: str = "mean") -> tuple[np.ndarray, np.ndarray]:
