@@ -95,9 +95,12 @@ def duplicates_panel(**overrides) -> ControlPanel:
     charges.layout.yaxis.rangemode = "tozero"
 
     def update(result):
+        most = 0
         for variant, (name, _) in DUP_STYLE.items():
             t, dups = result.duplicates_over_time(variant)
             plots.set_xy(over_time, name, t, dups)
+            most = max(most, max(dups, default=0))
+        over_time.layout.yaxis.range = [0, max(most, 4) * 1.35]  # headroom: the curve stays below the crash labels
         counts = [result.counts(v) for v in DUP_STYLE]
         extra = [c["charges_without_idempotency"] - c["orders_paid"] for c in counts]
         kept = [c["charges_with_idempotency_key"] - c["orders_paid"] for c in counts]
@@ -201,7 +204,7 @@ def _alert_title(what: str, t_alert: float, fault_start: float) -> str:
         return f"{what}: the alert never fires"
     if t_alert < fault_start:
         return f"{what}: false alarm at {t_alert:.0f} s, before anything broke"
-    return f"{what}: alert fires at {t_alert:.0f} s, {t_alert - fault_start:.0f} s after the deploy"
+    return f"{what}: alert fires at {t_alert:.0f} s, {t_alert - fault_start:.0f} s into the bad deploy"
 
 
 def monitoring_panel(**overrides) -> ControlPanel:
@@ -262,7 +265,7 @@ def parts_panel(**overrides) -> ControlPanel:
     exp = get("costs_parts")
     params = exp.make_params(**overrides)
 
-    parts = plots.figure("Moving parts to build, deploy and watch", "component kind", "how many", height=380)
+    parts = plots.figure("Moving parts to build, deploy and watch", "component kind", "components (count)", height=380)
     for arch in ARCHS:
         plots.bar(parts, plots.LABELS[arch], x=SHOWN_KINDS, arch=arch)
         parts.data[-1].textposition = "outside"
