@@ -19,6 +19,7 @@ import inspect
 import math
 from collections.abc import Callable, Sequence
 from numbers import Real
+from typing import NamedTuple
 
 import ipywidgets as widgets
 
@@ -48,6 +49,17 @@ def feedback_html(ok: bool | None, text: str) -> str:
             f'padding:4px 10px; margin:4px 0">{text}</div>')
 
 
+class Feedback(NamedTuple):
+    """``(ok, text)`` from a check. The widget already shows it, so a notebook cell ending in a check
+    displays nothing more (no raw tuple under the feedback)."""
+
+    ok: bool
+    text: str
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 class _Question:
     """Shared parts: a Markdown prompt, a Check button and a feedback area."""
 
@@ -62,13 +74,13 @@ class _Question:
     def _on_check(self) -> None:
         raise NotImplementedError
 
-    def _show(self, ok: bool, message: str, explanation: str = "", *, neutral: bool = False) -> tuple:
+    def _show(self, ok: bool, message: str, explanation: str = "", *, neutral: bool = False) -> Feedback:
         """Render feedback (green/red by ``ok``, amber if ``neutral``) and return ``(ok, text)``."""
         body = html.escape(message, quote=False)
         if explanation:
             body += markdown_html(explanation)
         self.feedback.value = feedback_html(None if neutral else ok, body)
-        return ok, message + (f"\n{explanation}" if explanation else "")
+        return Feedback(ok, message + (f"\n{explanation}" if explanation else ""))
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -224,7 +236,9 @@ class Prediction(_Question):
             raise ValueError(f"actual {actual!r} is not one of the options {self.options!r}")
         self.revealed = actual
         if self.predicted is None:
-            return self._show(False, f"The run shows: {actual}. (No prediction was recorded.)", neutral=True)
+            # Run All, or a Voila page: the run came first. Recording a prediction now still compares.
+            return self._show(False, f"The run shows: {actual}. Record your prediction above (before looking "
+                                     "at the charts) to compare it.", neutral=True)
         if self.predicted == actual:
             return self._show(True, f"You predicted {self.predicted}, and the run agrees.")
         return self._show(False, f"You predicted {self.predicted}; the run shows {actual}. "
@@ -234,6 +248,8 @@ class Prediction(_Question):
         self.predicted = value
         self.choice.disabled = True
         self.check_button.disabled = True
+        if self.revealed is not None:  # the run already happened (Run All, Voila): compare at once
+            return self.reveal(self.revealed)
         return self._show(True, f"Prediction recorded: {value}. Now run the experiment.", neutral=True)
 
     def _on_check(self) -> None:

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Set up the pinned runtime in .venv (created if missing) and open the lab in JupyterLab at notebook 00.
+# The install runs again only when requirements.txt changed, so a prepared laptop starts offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
+[ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
-pip install -q -r requirements.txt
+stamp=.venv/.requirements.sha256
+if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+  pip install -q -r requirements.txt
+  sha256sum requirements.txt > "$stamp"
+fi
 extra=()
 [ "$(id -u)" = "0" ] && extra+=(--allow-root)  # JupyterLab refuses to run as root without it
 exec jupyter lab "${extra[@]}" "$@" notebooks/00_start_here.ipynb

@@ -158,10 +158,20 @@ def test_prediction_records_then_reveals():
 def test_prediction_button_and_missing_prediction():
     p = Prediction("Guess", ["up", "down", "flat"])
     matched, text = p.reveal("up")
-    assert not matched and "No prediction" in text
+    assert not matched and "Record your prediction" in text
+    # Run All / Voila: the run came first; recording afterwards compares with what the run showed.
     p.choice.value = "flat"
     button(p, "Record prediction").click()
     assert p.predicted == "flat"
+    assert "you predicted flat; the run shows up" in p.feedback.value.lower()
     assert p.reveal("flat")[0] is True
     with pytest.raises(ValueError):
         p.reveal("sideways")
+
+
+def test_feedback_is_a_tuple_that_displays_nothing_more():
+    p = Prediction("Guess", ["up", "down"])
+    fb = p.answer("up")
+    ok, text = fb
+    assert ok is True and "recorded" in text
+    assert fb._ipython_display_() is None
