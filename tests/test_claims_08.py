@@ -214,3 +214,13 @@ def test_bad_scenario_raises_naming_the_window():
 def test_registered_experiment_runs_the_design_and_prints_a_summary():
     result = get("capstone")(pay="eda", idempotent=True)
     assert result.summary["score"] == cap.run_design(cap.preset("hybrid")).total > 90
+
+
+def test_the_exercise_check_rejects_a_design_that_games_the_rubric_by_failing_fast():
+    from eda_sim.experiments.capstone import SCENARIO, Design, check_design, run_design
+
+    gamed = Design(place="rr", pay="rr", notify="rr", analytics="rr", workers=3, timeout=0.1, retries=0)
+    r = run_design(gamed, SCENARIO)
+    assert r.metrics["lost_share"] > 0.5  # most orders fail fast ...
+    ok, text = check_design(gamed, target=min(80.0, r.total))  # ... even where the total would pass
+    assert not ok and "lost or failed" in text

@@ -808,7 +808,10 @@ def run_capstone(design: Design) -> CapstoneResult:
 
 
 def check_design(design: Design, target: float = 80.0) -> tuple[bool, str]:
-    """The exercise's check: does ``design`` score at least ``target`` with no duplicate payment?"""
+    """The exercise's check: does ``design`` score at least ``target`` with no duplicate payment and at most
+    5 % of orders lost? (The rubric alone can be gamed: all R/R with a 0.1 s timeout and no retries fails
+    most orders fast, and a fast failure looks like a short wait. A facilitator can ask the room to find
+    such a hole; the check does not let it pass.)"""
     if not isinstance(design, Design):
         return False, f"Give a Design, e.g. Design(pay='eda', idempotent=True); got {design!r}."
     r = run_design(design, SCENARIO)
@@ -818,6 +821,10 @@ def check_design(design: Design, target: float = 80.0) -> tuple[bool, str]:
     if dups:
         return False, (f"{total:.1f}/100, but {dups} customers were charged twice: duplicate payments must be 0, "
                        f"whatever the total. Which mechanism charged them again?")
+    lost = r.metrics["lost_share"]
+    if lost > 0.05:
+        return False, (f"{total:.1f}/100, but {lost:.0%} of orders were lost or failed: a fast 'sorry' is not a "
+                       f"fast answer. Keep lost orders at or below 5 %.")
     same = matching_preset(design)
     changed = changes_from(design, replace(PRESETS["naive hybrid"], seed=design.seed))
     note = (f" This is the '{same}' preset: can you find another design that passes?" if same else
