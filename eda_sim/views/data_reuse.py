@@ -163,15 +163,16 @@ def panel(**overrides) -> ControlPanel:
         top = max(demand, p.capacity if capacity_shown else 0) * 1.15
         queries.set(MANY, N_GRID, many)
         queries.place(MANY, MAX_SERVICES, many[-1], "theory: 1 + N queries per order (R/R, thin) ",
-                      xanchor="right", yanchor="bottom")
+                      xanchor="right", yanchor="bottom", yshift=6)  # clear of the marker at N = 8
         queries.set(ONE, N_GRID, np.full(len(N_GRID), p.rate))
         queries.place(ONE, MAX_SERVICES, p.rate, "theory: 1 query per order (fat) ", xanchor="right",
-                      yanchor="bottom")
+                      yanchor="bottom", yshift=6)  # clear of the fat marker, which sits on this line
         queries.set(CAPACITY, [0.5, MAX_SERVICES + 0.5], [p.capacity, p.capacity])
         connections = f"{p.db_connections} connection{'s' if p.db_connections > 1 else ''}"
         queries.place(CAPACITY, 0.55, min(p.capacity, top * 0.93),
-                      f"DB capacity: {connections} ÷ {p.query_ms:g} ms = {p.capacity:,.0f} queries/s"
-                      f"{'' if capacity_shown else ' (far above this chart)'}", xanchor="left", yanchor="bottom")
+                      f"DB capacity: {p.capacity:,.0f} queries/s{'' if capacity_shown else ' (far above this chart)'}"
+                      f"<br>({connections} ÷ {p.query_ms:g} ms)", xanchor="left", yanchor="bottom",
+                      align="left")  # two short lines, left of the knee where the R/R line crosses it
         queries.saturation(p.saturation, 0, top)
         for variant, value in zip(VARIANTS, measured, strict=True):
             queries.set(STYLE[variant][0], [n], [value])
@@ -194,10 +195,12 @@ def panel(**overrides) -> ControlPanel:
         db_time.set(MMC_MANY, N_GRID[ok_many], many_t[ok_many])
         last = int(N_GRID[ok_many][-1]) if ok_many.any() else None
         db_time.place(MMC_MANY, last, many_t[ok_many][-1] if last else None,
-                      "theory M/M/c: 1 + N queries per order", log_y=True, xanchor="right", yanchor="bottom")
+                      "M/M/c: 1 + N queries", log_y=True, xanchor="right" if last and last >= 3 else "left",
+                      yanchor="bottom")  # short, so it stays clear of the y-axis title
         db_time.set(MMC_ONE, N_GRID[ok_one], one_t[ok_one])
         db_time.place(MMC_ONE, MAX_SERVICES, one_t[-1] if ok_one[-1] else None,
-                      "theory M/M/c: 1 query per order ", log_y=True, xanchor="right", yanchor="top")
+                      "M/M/c: 1 query per order ", log_y=True, xanchor="right", yanchor="top",
+                      yshift=-6)  # clear of the fat marker, which sits on this line
         db_time.saturation(p.saturation, low, high, log_y=True)
         for variant, value in zip(VARIANTS, times, strict=True):
             db_time.set(STYLE[variant][0], [n], [value])
@@ -253,10 +256,11 @@ def sweep_figures(params=None) -> tuple:
         chart.saturation(params.saturation, low, high, log_y=True)
         chart.log_axis("yaxis", low, high)
     if ok_many.any():
-        db_time.place(MMC_MANY, int(ns[ok_many][-1]), many_t[ok_many][-1], "theory M/M/c: 1 + N queries per order",
-                      log_y=True, xanchor="right", yanchor="bottom")
+        last = int(ns[ok_many][-1])
+        db_time.place(MMC_MANY, last, many_t[ok_many][-1], "M/M/c: 1 + N queries", log_y=True,
+                      xanchor="right" if last >= 3 else "left", yanchor="bottom")
     if ok_one[-1]:
-        db_time.place(MMC_ONE, MAX_SERVICES, one_t[-1], "theory M/M/c: 1 query per order ", log_y=True,
+        db_time.place(MMC_ONE, MAX_SERVICES, one_t[-1], "M/M/c: 1 query per order ", log_y=True,
                       xanchor="right", yanchor="top")
     return latency.fig, db_time.fig
 
