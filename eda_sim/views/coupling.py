@@ -134,8 +134,8 @@ def _outage_panel(name: str, title, overrides: dict) -> ControlPanel:
         plots.set_xy(done, "deadline", [0, p.until], [p.deadline, p.deadline])
         _headroom(done, p.deadline, *lines.values())
         _set_note(done, f"EDA: {1 - s['eda']['failed_share']:.0%} accepted, {s['eda']['on_time_share']:.0%} "
-                        f"done within {p.deadline:g} s<br>R/R: {s['rr']['done_but_failed']} orders done "
-                        f"although the client was told they failed")
+                        f"done within {p.deadline:g} s<br>R/R: {s['rr']['done_but_failed']} orders done although"
+                        f"<br>the client was told they failed")  # narrow: clear of the window's label
 
         label = "billing down" if p.target == "billing" else "broker down (EDA only)"
         for fig in figures:
