@@ -23,7 +23,8 @@ def panel(**overrides) -> ControlPanel:
 
     reaction = plots.figure("How soon is each event handled?", "reaction time: event → handled (s)",
                             "share of events handled (%)", height=340)
-    for mode, (name, color) in MODE_STYLE.items():
+    for mode in ("poll", "push", "long_poll"):  # long polling's dashes last: visible where it runs on push
+        name, color = MODE_STYLE[mode]
         plots.line(reaction, name, color=color, dash="dash" if mode == "long_poll" else None)
 
     sweep = plots.figure("Mean detection delay of polling vs its period", "polling period T (s)",
