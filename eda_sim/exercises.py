@@ -49,6 +49,10 @@ def feedback_html(ok: bool | None, text: str) -> str:
             f'padding:4px 10px; margin:4px 0">{text}</div>')
 
 
+#: Wrong answers after which a question shows its explanation (which usually gives the answer away).
+REVEAL_AFTER = 3
+
+
 class Feedback(NamedTuple):
     """``(ok, text)`` from a check. The widget already shows it, so a notebook cell ending in a check
     displays nothing more (no raw tuple under the feedback)."""
@@ -111,7 +115,10 @@ class MultipleChoice(_Question):
     def _verdict(self, value) -> tuple[bool, str]:
         if value == self.correct:
             return self._show(True, "Correct.", self.explanation)
-        return self._show(False, "Not quite.", self.explanation)
+        self.misses = getattr(self, "misses", 0) + 1
+        if self.misses >= REVEAL_AFTER:
+            return self._show(False, "Not quite.", self.explanation)
+        return self._show(False, "Not quite. Think about the mechanism and try again.")
 
     def _on_check(self) -> None:
         if self.choice.index is None:
@@ -148,7 +155,10 @@ class Numeric(_Question):
         if abs(value - self.correct) <= self.tolerance:
             return self._show(True, f"Correct: {_num(self.correct)}{unit}.", self.explanation)
         direction = "high" if value > self.correct else "low"
-        return self._show(False, f"Not quite: {_num(value)}{unit} is too {direction}.", self.explanation)
+        self.misses = getattr(self, "misses", 0) + 1
+        # The explanation states the answer: keep it back until a few honest tries have failed.
+        explanation = self.explanation if self.misses >= REVEAL_AFTER else ""
+        return self._show(False, f"Not quite: {_num(value)}{unit} is too {direction}.", explanation)
 
     def _on_check(self) -> None:
         self._verdict(float(self.box.value))

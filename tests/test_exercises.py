@@ -37,7 +37,7 @@ def test_multiple_choice_feedback():
     q = make_mc()
     assert isinstance(q.widget, widgets.VBox) and q.choice.value is None   # nothing preselected
     ok, text = q.answer("EDA")
-    assert not ok and "Not quite" in text and "hop" in text
+    assert not ok and "Not quite" in text and "hop" not in text  # the explanation would give it away
     assert RED in q.feedback.value and "Not quite" in q.feedback.value
     ok, text = q.answer("R/R")
     assert ok and "Correct" in text
@@ -76,6 +76,9 @@ def test_numeric_tolerance_and_direction():
     assert not ok and "too high" in text and RED in q.feedback.value
     ok, text = q.answer(0.5)
     assert not ok and "too low" in text
+    assert '<span class="math">' not in q.feedback.value  # two misses: the explanation is still held back
+    ok, text = q.answer(0.4)
+    assert not ok and "W_q" in text  # the third miss shows it
     assert '<span class="math">' in q.feedback.value    # the explanation's maths kept for MathJax
     assert isinstance(q.feedback, widgets.HTMLMath)
     assert q.answer("one")[0] is False
