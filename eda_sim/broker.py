@@ -76,7 +76,10 @@ class Broker:
             self._accept(mid)
 
     def _accept(self, mid: int) -> None:
-        blocked = sum(not q.offer(mid) for q in self.queues())
+        blocked = 0
+        for q in self.queues():
+            if not q.offer(mid):
+                blocked += 1
         if blocked:
             self._pending[mid] = blocked
         else:

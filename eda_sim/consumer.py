@@ -91,6 +91,7 @@ class Consumer:
         log = queue.log
         draws, health = self.draws, self.health
         db = self.db
+        timeout, complete, ack_every = env.timeout, log.complete, self.ack_every
         while True:
             if not buffer:
                 ev = env.event()
@@ -104,10 +105,10 @@ class Consumer:
                     self._count_long_polls(env.now - idle_since)
                 continue
             mid = buffer.popleft()
-            start = env.now
+            start = env._now
             self.busy += 1
             try:
-                yield env.timeout(draws[mid] * health.slow)
+                yield timeout(draws[mid] * health.slow)
                 if db is not None:
                     for _ in range(self.reads):
                         yield from db.query("read", mid)
@@ -115,20 +116,21 @@ class Consumer:
                         yield from db.query("write", mid)
                 failed = health.fail > 0 and self._fail_rng.random() < health.fail
             except simpy.Interrupt:
-                system.busy_time += env.now - start
+                system.busy_time += env._now - start
                 self.busy -= 1
                 return
             except DatabaseError:
                 failed = True
-            system.busy_time += env.now - start
+            now = env._now
+            system.busy_time += now - start
             self.busy -= 1
             if failed:
                 queue.nack(self, mid)
                 continue
-            log.complete(mid, env.now)
+            complete(mid, now)
             to_ack = self._to_ack
             to_ack.append(mid)
-            if len(to_ack) >= self.ack_every or not buffer:
+            if len(to_ack) >= ack_every or not buffer:
                 self._to_ack = []
                 queue.ack(self, to_ack)
 
