@@ -33,3 +33,10 @@ def test_runs_top_to_bottom(path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors  # run times are measured by scripts/run_notebook.py, not asserted
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_declares_the_python3_kernel(path):
+    # Without a kernelspec JupyterLab greets every learner with a "Select Kernel" dialog.
+    spec = json.loads(path.read_text())["metadata"].get("kernelspec", {})
+    assert spec.get("name") == "python3", f"{path.name}: kernelspec {spec!r}"

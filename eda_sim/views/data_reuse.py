@@ -221,7 +221,10 @@ def panel(**overrides) -> ControlPanel:
 
 
 def grid(*figs, columns: int = 2) -> widgets.GridBox:
-    """Figures in rows of ``columns`` equal-width cells."""
+    """Figures in rows of ``columns`` equal-width cells (their traces written into the widget state, so
+    Voila shows them: see ``plots.sync_state``)."""
+    for fig in figs:
+        plots.sync_state(fig, layout=True)
     return widgets.GridBox(children=list(figs), layout=widgets.Layout(
         grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", grid_gap="8px", width="100%"))
 
