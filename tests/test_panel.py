@@ -158,7 +158,7 @@ def test_widgets_follow_the_declarations():
     assert rate.readout and rate.continuous_update is False
     assert (rate.min, rate.max, rate.step, rate.value) == (0.5, 10, 0.5, 2.0)
     assert panel.seed_box.value == 1
-    assert isinstance(panel.widget, widgets.VBox) and fig in panel.widget.children
+    assert isinstance(panel.widget, widgets.VBox) and fig.widget in panel.widget.children
     assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
 
 

@@ -361,25 +361,14 @@ _CAPTION = (
 )
 
 
-class _Panel(ControlPanel):
-    """The ControlPanel of notebook 00: its display also writes the animation's state (for Voilà)."""
-
-    animator: FlowAnimator
-
-    def _repr_mimebundle_(self, **kwargs):
-        self.animator.sync(layout=True)
-        return super()._repr_mimebundle_(**kwargs)
-
-
 def panel(**overrides) -> ControlPanel:
     """Sliders for the example (rate, burst, billing time, workers) above the animated flow."""
     params = flow.OrderExample(**overrides)
     animator = FlowAnimator(flow.run(params))
-    p = _Panel(flow.run, params, SLIDERS, animator.load, [animator.figure, animator.timeline],
+    p = ControlPanel(flow.run, params, SLIDERS, animator.load, [animator.figure, animator.timeline],
                name="start_here", show_figures=False)
     p.widget.children = (p.controls_box, animator.widget)
     p.animator = animator
-    animator.sync(layout=True)
     return p
 
 

@@ -50,7 +50,8 @@ window.__eda = {
   // Problems: charts not drawn or with no data points.
   emptyCharts() {
     return window.__eda.summary()
-      .map((c, i) => (!c.drawn ? `#${i}: not drawn` : c.points === 0 ? `#${i} '${c.title}': no data` : null))
+      .map((c, i) => (!c.drawn ? `#${i}: not drawn`
+                      : c.points === 0 ? `#${i} '${c.title}': no data` : null))
       .filter((x) => x);
   },
   // Problems: parts of a chart outside the chart's own box, charts wider than their output,
@@ -58,6 +59,8 @@ window.__eda = {
   boxes() {
     const out = [];
     const tol = 1.5;
+    const px = (v) => v.toFixed(0);
+    const span = (q) => `${px(q.left)}..${px(q.right)} x ${px(q.top)}..${px(q.bottom)}`;
     const outside = (r, box) => r.left < box.left - tol || r.right > box.right + tol ||
                                 r.top < box.top - tol || r.bottom > box.bottom + tol;
     window.__eda.charts().forEach((chart, i) => {
@@ -68,25 +71,29 @@ window.__eda = {
       const svg = gd.querySelector('.main-svg');
       if (svg) {
         const s = svg.getBoundingClientRect();
-        if (s.width > box.width + tol) out.push(`#${i}: drawn ${s.width.toFixed(0)} px wide in a ${box.width.toFixed(0)} px box`);
+        if (s.width > box.width + tol) {
+          out.push(`#${i}: drawn ${s.width.toFixed(0)} px wide in a ${box.width.toFixed(0)} px box`);
+        }
       }
       const title = ((gd._fullLayout || {}).title || {}).text || '';
       const parts = gd.querySelectorAll(
-        '.legend, .annotation, .gtitle, .g-xtitle, .g-ytitle, .xtick text, .ytick text, text.bartext, .textpoint text, .shape-group text');
+        '.legend, .annotation, .gtitle, .g-xtitle, .g-ytitle, .xtick text, .ytick text, ' +
+        'text.bartext, .textpoint text, .shape-group text');
       parts.forEach((el) => {
         const r = el.getBoundingClientRect();
         if (r.width === 0 && r.height === 0) return;
         if (outside(r, box)) {
-          const what = el.classList.contains('legend') ? 'legend' : (el.textContent || el.getAttribute('class') || '').slice(0, 40);
-          out.push(`#${i} '${title.slice(0, 40)}': '${what}' outside the chart ` +
-                   `(${r.left.toFixed(0)}..${r.right.toFixed(0)} x ${r.top.toFixed(0)}..${r.bottom.toFixed(0)} vs ` +
-                   `${box.left.toFixed(0)}..${box.right.toFixed(0)} x ${box.top.toFixed(0)}..${box.bottom.toFixed(0)})`);
+          const what = el.classList.contains('legend') ? 'legend'
+            : (el.textContent || el.getAttribute('class') || '').slice(0, 40);
+          out.push(`#${i} '${title.slice(0, 40)}': '${what}' outside the chart (${span(r)} vs ${span(box)})`);
         }
       });
       const area = chart.closest('.jp-OutputArea-output');
       if (area) {
         const a = area.getBoundingClientRect();
-        if (box.right > a.right + tol) out.push(`#${i}: reaches ${(box.right - a.right).toFixed(0)} px past its output`);
+        if (box.right > a.right + tol) {
+          out.push(`#${i}: reaches ${(box.right - a.right).toFixed(0)} px past its output`);
+        }
       }
     });
     document.querySelectorAll('.jp-OutputArea-output').forEach((area, i) => {
@@ -100,7 +107,8 @@ window.__eda = {
   errors() {
     const found = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
       .map((e) => e.innerText || '')
-      .filter((t) => t.includes('Traceback (most recent call last)') || t.includes('Error displaying widget'))
+      .filter((t) => t.includes('Traceback (most recent call last)')
+                     || t.includes('Error displaying widget'))
       .map((t) => t.slice(0, 1500));
     const body = (document.body && document.body.innerText) || '';
     const at = body.indexOf('There was an error when executing cell');
@@ -192,8 +200,19 @@ class PageSession:
         self.context.close()
 
     def screenshot(self, path: Path) -> None:
+        """The whole page; in JupyterLab the window is made as tall as the notebook for the shot."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=True)
+        page = self.page
+        size = page.viewport_size
+        tall = page.evaluate("""() => {
+          const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
+          return nb ? nb.scrollHeight : 0; }""")
+        if tall:
+            page.set_viewport_size({"width": size["width"], "height": min(tall + 160, 16000)})
+            page.wait_for_timeout(800)
+        page.screenshot(path=str(path), full_page=True)
+        if tall:
+            page.set_viewport_size(size)
 
     def wait_all_drawn(self, timeout_s: float) -> float:
         """Seconds until every chart on the page is drawn with plotly (or until the timeout)."""
