@@ -200,13 +200,13 @@ class PageSession:
         self.context.close()
 
     def screenshot(self, path: Path) -> None:
-        """The whole page; in JupyterLab the window is made as tall as the notebook for the shot."""
+        """The whole page: the window is made as tall as the notebook's scrolling box for the shot."""
         path.parent.mkdir(parents=True, exist_ok=True)
         page = self.page
         size = page.viewport_size
-        tall = page.evaluate("""() => {
-          const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-          return nb ? nb.scrollHeight : 0; }""")
+        tall = page.evaluate("""() => Math.max(0, ...Array.from(document.querySelectorAll(
+          '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer, #rendered_cells, body, html'))
+          .map((e) => e.scrollHeight))""")
         if tall:
             page.set_viewport_size({"width": size["width"], "height": min(tall + 160, 16000)})
             page.wait_for_timeout(800)
