@@ -99,7 +99,8 @@ window.__eda = {
     document.querySelectorAll('.widget-hslider').forEach((slider, i) => {
       const track = slider.querySelector('.noUi-target') || slider.querySelector('.slider-container');
       if (track && slider.offsetParent !== null && track.getBoundingClientRect().width < 199) {
-        out.push(`slider ${i} '${slider.innerText.split('\\n')[0]}': track only ${px(track.getBoundingClientRect().width)} px`);
+        const label = slider.innerText.split('\\n')[0];
+        out.push(`slider ${i} '${label}': track only ${px(track.getBoundingClientRect().width)} px`);
       }
     });
     document.querySelectorAll('.jp-OutputArea-output').forEach((area, i) => {
