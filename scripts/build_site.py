@@ -15,7 +15,6 @@ See docs/lesson_site.md for the choices.
 from __future__ import annotations
 
 import argparse
-import copy
 import html
 import os
 import pathlib

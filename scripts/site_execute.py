@@ -55,13 +55,13 @@ _site_ex.Prediction.__init__ = _site_skip
 REPORT = '''\
 import IPython.display as _site_display
 
-_site_display.display({"%s": {q.widget.model_id: {
+_site_display.display({"SITE_MIME": {q.widget.model_id: {
     "kind": type(q).__name__, "hint": getattr(q, "hint", "") or "",
     "solution": getattr(q, "solution", "") or "",
     "options": [str(o) for o in getattr(q, "options", ())],
     "revealed": None if getattr(q, "revealed", None) is None else str(q.revealed),
 } for q in _site_questions}}, raw=True)
-''' % SITE_MIME
+'''.replace("SITE_MIME", SITE_MIME)
 
 
 def source_hash() -> str:

@@ -169,10 +169,20 @@ class Renderer:
         settings = self.controls(children[0]) if children else []
         body = "".join(self.render(c, in_panel=True) for c in children[1:])
         shown = " · ".join(html.escape(x) for x in settings)
+        what = "Animation and sliders" if self.contains(children, "PlayModel") else "Interactive sliders"
         return (f'<div class="eda-panel eda-static-panel">'
-                f'<div class="eda-static-note"><strong>Interactive sliders: run it live</strong> '
+                f'<div class="eda-static-note"><strong>{what}: run it live</strong> '
                 f'({self.live}). This page shows the run at these settings: {shown}.</div>'
                 f"{body}</div>")
+
+    def contains(self, mids: list[str], model_name: str) -> bool:
+        """Whether a widget of ``model_name`` is among ``mids`` or their descendants."""
+        for mid in mids:
+            m = self.model(mid)
+            if m.get("model_name") == model_name or self.contains(
+                    [_ref(c) for c in m.get("state", {}).get("children", [])], model_name):
+                return True
+        return False
 
     def question(self, mid: str, info: dict) -> str:
         s = self.model(mid)["state"]
