@@ -226,7 +226,9 @@ class WorkQueue(Broker):
 
     def _return(self, mid: int, requeue: bool) -> None:
         limit = self.delivery_limit
-        if not requeue or (limit is not None and self._deliveries[mid] >= limit):
+        # Every delivery of a message being returned ended in a return, so returns == deliveries:
+        # RabbitMQ dead-letters once a message was returned MORE than delivery_limit times.
+        if not requeue or (limit is not None and self._deliveries[mid] > limit):
             self.log.dead_letter(mid, self.env.now)
             self.system.count(f"{self.name}.dlq")
         else:

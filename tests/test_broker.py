@@ -122,8 +122,9 @@ def test_nack_requeues_at_the_head_until_the_fault_ends():
 
 
 def test_delivery_limit_dead_letters():
-    # Every attempt fails while the fault lasts (until t=10): message 0 is delivered at 0.1, 0.6 and
-    # 1.1; the third failure (at 1.6) reaches delivery_limit=3 and dead-letters it.
+    # RabbitMQ quorum queues dead-letter a message once it was returned MORE than delivery_limit times.
+    # Every attempt fails while the fault lasts (until t=10): message 0 is delivered at 0.1, 0.6, 1.1
+    # and 1.6; its fourth return (at 2.1) exceeds delivery_limit=3 and dead-letters it.
     system = System(1)
     q = WorkQueue(system, "q", delivery_limit=3)
     c = Consumer(system, q, service=Deterministic(0.5))
@@ -131,13 +132,26 @@ def test_delivery_limit_dead_letters():
     system.inject(FailFraction(target=c.name, start=0, end=10, fraction=1.0))
     Producer(system, ConstantRate(rate=10), q, limit=1)
     result = system.run(until=20)
-    assert [t for _, _, t in log] == pytest.approx([0.1, 0.6, 1.1])
+    assert [t for _, _, t in log] == pytest.approx([0.1, 0.6, 1.1, 1.6])
     rec = rows(result)
     assert fates(result) == ["dead_lettered"]
-    assert rec.deliveries[0] == 3 and rec.done[0] == pytest.approx(1.6)
+    assert rec.deliveries[0] == 4 and rec.done[0] == pytest.approx(2.1)
     s = result.summary
-    assert (s["failed"], s["dead_lettered"], s["completed"], s["delivered"]) == (3, 1, 0, 3)
+    assert (s["failed"], s["dead_lettered"], s["completed"], s["delivered"]) == (4, 1, 0, 4)
     assert system.counters["q.dlq"] == 1
+
+
+@pytest.mark.parametrize("limit", [1, 7, 20])
+def test_delivery_limit_means_limit_plus_one_deliveries(limit):
+    # The example: limit 20 -> 21 deliveries (RabbitMQ), not 20.
+    system = System(1)
+    q = WorkQueue(system, "q", delivery_limit=limit)
+    c = Consumer(system, q, service=Deterministic(0.5))
+    system.inject(FailFraction(target=c.name, start=0, end=100, fraction=1.0))
+    Producer(system, ConstantRate(rate=10), q, limit=1)
+    result = system.run(until=200)
+    assert rows(result).deliveries[0] == limit + 1
+    assert fates(result) == ["dead_lettered"]
 
 
 def test_no_delivery_limit_retries_forever():
