@@ -39,7 +39,7 @@ from collections import deque
 from . import validate as v
 from .distributions import Distribution
 from .fault import Health
-from .metrics import DeliveryLog
+from .metrics import ConservationError, DeliveryLog
 from .system import transactional
 
 OVERFLOW = ("reject", "drop_oldest", "block")
@@ -53,6 +53,11 @@ class Broker:
     ``publish_latency`` is the time to acknowledge a publish (None: instant). While the broker is down
     a publish is either held by the producer and retried when it is back (``when_down="buffer"``) or
     lost (``"drop"``); the client's wait for the acknowledgement is ``accepted - created``.
+
+    Every message handed to :meth:`publish` is, at any moment, in exactly one of three states:
+    ``reached`` (the broker took charge: each subscription got a copy, or it was refused while down),
+    ``held`` (waiting at the producer for a down broker) or ``publishing`` (inside ``publish_latency``).
+    :meth:`check` verifies ``received == reached + held + publishing`` at the end of every run.
     """
 
     @transactional
@@ -71,27 +76,50 @@ class Broker:
         self._accepted = system.messages.accepted
         self._pending: dict[int, int] = {}  # message -> subscriptions still blocking its publish
         self.refused = 0
+        self.received = 0  # messages handed to publish()
+        self.reached = 0  # of those, taken charge of (accepted, blocked or refused)
+        self.publishing = 0  # of those, inside publish_latency now
+
+    @property
+    def held(self) -> int:
+        """Messages held at the producer while this broker is down (``when_down="buffer"``)."""
+        return len(self._held)
 
     def publish(self, mid: int) -> None:
         """Called by a producer for a new message."""
+        self.received += 1
+        self._route(mid)
+
+    def _route(self, mid: int) -> None:
         health = self.health
         if health.down:
             if self.when_down == "drop":
+                self.reached += 1
                 self._refuse(mid)
             else:
                 self._held.append(mid)
             return
         if self._latency is None:
+            self.reached += 1
             self._accept(mid)
             return
+        self.publishing += 1
         ev = self.env.timeout(self._latency[mid] * health.slow)
         ev.callbacks.append(lambda _, m=mid: self._after_latency(m))
 
     def _after_latency(self, mid):
+        self.publishing -= 1
         if self.health.down:
-            self.publish(mid)  # went down meanwhile: buffer or drop
+            self._route(mid)  # went down meanwhile: buffer or drop
         else:
+            self.reached += 1
             self._accept(mid)
+
+    def check(self) -> None:
+        """Every message received is reached, held or still publishing (ConservationError if not)."""
+        if self.received != self.reached + self.held + self.publishing or min(self.reached, self.publishing) < 0:
+            raise ConservationError(f"{self.name}: {self.received} messages received but {self.reached} reached, "
+                                    f"{self.held} held and {self.publishing} publishing")
 
     def _accept(self, mid: int) -> None:
         blocked = 0
@@ -123,7 +151,7 @@ class Broker:
         if was_down and not self.health.down:
             held, self._held = self._held, deque()
             for mid in held:
-                self.publish(mid)
+                self._route(mid)
 
     def queues(self):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -198,8 +198,12 @@ def summarize(system: System, until: float, elapsed: float) -> dict:
     lat = np.concatenate(lat) if lat else np.empty(0)
     accepted = np.frombuffer(msgs.accepted, count=msgs.count) - np.frombuffer(msgs.created, count=msgs.count)
     accepted = accepted[~np.isnan(accepted)]
+    brokers = [c for c in system.components.values() if hasattr(c, "received") and hasattr(c, "reached")]
     out = {
         "produced": msgs.count,
+        "published": sum(b.reached for b in brokers),
+        "held": sum(b.held for b in brokers),
+        "publishing": sum(b.publishing for b in brokers),
         "to_handle": sum(lg.assigned for lg in logs),
         "delivered": sum(lg.delivered for lg in logs),
         "completed": completed,

@@ -403,3 +403,32 @@ def test_a_fault_attached_mid_run_uses_absolute_times():
         system.env.timeout(t).callbacks.append(lambda _, t=t: seen.append((t, c.health.down)))
     system.run(20)
     assert seen == [(7.9, False), (8.1, True), (11.9, True), (12.1, False)]
+
+
+# -- accounting at the broker: held and publishing ------------------------------------------------------
+
+def test_messages_held_at_a_down_broker_and_still_publishing_are_counted():
+    # 10 msg/s from t=0.1; publish takes 0.35 s; the broker is down from 2.0 to the end (5.0), buffering.
+    # Messages created up to 1.6 were accepted before 2.0 (16); those created at 1.7..1.9 were inside
+    # their publish latency when it went down and are held with every later one: 49 - 16 = 33 held.
+    system = System(1)
+    q = WorkQueue(system, "q", publish_latency=Deterministic(0.35), when_down="buffer")
+    Consumer(system, q, service=Deterministic(0.01))
+    system.inject(Down(target="q", start=2.0, end=100))
+    Producer(system, ConstantRate(rate=10), q)
+    s = system.run(until=4.95).summary
+    assert (s["produced"], s["published"], s["held"], s["publishing"]) == (49, 16, 33, 0)
+    assert s["to_handle"] == s["published"] == s["completed"] + s["in_flight"]
+
+
+def test_messages_inside_publish_latency_at_the_end_are_publishing():
+    # Created at 0.1, 0.2, ..., 4.9; acceptance takes 0.35 s, so the last three (4.7, 4.8, 4.9) are
+    # still being published when the run stops at 4.97 -- and they are in no other count.
+    system = System(1)
+    q = WorkQueue(system, "q", publish_latency=Deterministic(0.35))
+    Consumer(system, q, service=Deterministic(0.01))
+    Producer(system, ConstantRate(rate=10), q)
+    s = system.run(until=4.97).summary
+    assert (s["produced"], s["published"], s["held"], s["publishing"]) == (49, 46, 0, 3)
+    assert s["produced"] == s["published"] + s["held"] + s["publishing"]
+    assert s["to_handle"] == s["completed"] + s["dead_lettered"] + s["dropped"] + s["in_flight"] == 46

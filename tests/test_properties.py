@@ -188,6 +188,11 @@ def check_run(build, cfg):
     subs = first.by_subscription()
     assert (subs.to_handle == subs.completed + subs.dead_lettered + subs.dropped + subs.in_flight).all()
     assert (subs.to_handle <= s["produced"]).all()
+    # the second identity: every message produced reached the broker (each subscription, all present
+    # from the start, then took charge of a copy), is held at a down broker, or is still being published
+    assert s["produced"] == s["published"] + s["held"] + s["publishing"]
+    assert s["to_handle"] == s["published"] * len(subs)
+    assert min(s["held"], s["publishing"]) >= 0
     assert s["produced"] == len(first.messages())
     assert min(s["completed"], s["dropped"], s["dead_lettered"], s["in_flight"], s["duplicates"]) >= 0
     # every completion, duplicate and failure was a delivery
