@@ -57,10 +57,11 @@ consumer_options = st.fixed_dictionaries({
     "poll_interval": st.one_of(st.none(), st.floats(0.05, 2)),
 })
 queue_options = st.fixed_dictionaries({
-    "capacity": st.one_of(st.none(), st.integers(1, 20)),
+    "capacity": st.one_of(st.none(), st.integers(0, 20)),  # 0: no waiting room (a loss system)
     "overflow": st.sampled_from(["reject", "drop_oldest", "block"]),
     "delivery_limit": st.one_of(st.none(), st.integers(1, 5)),
-})
+    "requeue": st.sampled_from(["head", "tail"]),
+}).map(lambda q: {**q, "capacity": 1} if q["overflow"] == "block" and q["capacity"] == 0 else q)
 broker_options = st.fixed_dictionaries({
     "publish_latency": st.one_of(st.none(), times),
     "when_down": st.sampled_from(["buffer", "drop"]),
