@@ -106,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         exp = get(args.name)
         params = exp.make_params(**_overrides(exp, args.set, args.seed))
         result = exp.run(params)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C): nothing printed", file=sys.stderr)
+        return 130
     summ = summaries(result)
     if args.json:
         out = {k: {kk: _clean(vv) for kk, vv in s.items()} for k, s in summ.items()}

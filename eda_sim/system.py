@@ -42,7 +42,10 @@ def transactional(init):
 
     @functools.wraps(init)
     def wrapper(self, owner, *args, **kwargs):
-        system = owner if isinstance(owner, System) else owner.system
+        system = owner if isinstance(owner, System) else getattr(owner, "system", None)
+        if not isinstance(system, System):
+            raise TypeError(f"{type(self).__name__}'s first argument must be the System it belongs to, "
+                            f"got {type(owner).__name__} {owner!r:.80}")
         snapshot = (set(system.components), set(system.logs), set(system.series.gauges), system.workers_total)
         try:
             init(self, owner, *args, **kwargs)
@@ -96,8 +99,7 @@ class System:
 
     # -- registration -------------------------------------------------------------------------
     def register(self, name: str, component) -> str:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        v.label("name", name)
         if name in self.components:
             raise ValueError(f"name {name!r} is already used by another component")
         self.components[name] = component
@@ -124,6 +126,10 @@ class System:
 
     def inject(self, fault) -> None:
         """Schedule a fault (see :mod:`eda_sim.fault`) against a registered component."""
+        from .fault import Fault
+
+        v.instance("fault", fault, Fault, "a Down, Crash, Slow or FailFraction fault, e.g. "
+                                          "Down(target='q', start=10, end=20)")
         fault.attach(self)
         self.faults.append(fault)
 
