@@ -41,7 +41,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eda_sim import plots
+from eda_sim import budget, plots
 
 #: The longest share code Load accepts (real ones are well under 200 characters), and the longest status
 #: line shown: a pasted megabyte is refused by its length, never echoed into the page.
@@ -249,10 +249,15 @@ class ControlPanel:
         start = time.perf_counter()
         try:
             params = dataclasses.replace(self.defaults, **self._widget_values())
-            result = self._run(params)
-        except ValueError as exc:
+            with budget.allowance(f"panel {self.name!r}"):  # one budget for the whole slider move
+                result = self._run(params)
+        except (ValueError, budget.Exhausted) as exc:
             self.error = str(exc)
             self.status.value = _status(f"⚠ {exc}", _RED)
+            return None
+        if isinstance(result, budget.Stopped):  # the figures keep the last run that finished
+            self.error = result.reason
+            self.status.value = _status(f"⚠ {result.reason}", _RED)
             return None
         try:
             with contextlib.ExitStack() as stack:

@@ -126,6 +126,7 @@ class ConsumerGroup:
         P = log.partitions
         now = self.env.now
         if self.start_at == "earliest":
+            _check_replay(self, sum(log.end(p) - log.start[p] for p in range(P)))
             self.committed = list(log.start)
             for p in range(P):  # replay: everything retained becomes this group's work now
                 for off in range(log.start[p], log.end(p)):
@@ -209,11 +210,15 @@ class ConsumerGroup:
         """
         to = _rewind_target(to)
         plog, moved = self.plog, 0
+        targets = []
         for p in range(plog.partitions):
             start = plog.start[p]
             target = start if to == "earliest" else max(start, bisect_left(plog.times[p], to))
+            targets.append(target)
+            moved += max(0, self.committed[p] - target)
+        _check_replay(self, moved)
+        for p, target in enumerate(targets):
             if target < self.committed[p]:
-                moved += self.committed[p] - target
                 self.committed[p] = target
         if moved:
             self._rebalance()
@@ -359,6 +364,25 @@ class GroupMember:
         g = self.group
         for p in self.partitions:
             g.committed[p] = g.position[p]
+
+
+def _check_replay(group: ConsumerGroup, n: int) -> None:
+    """Stop before a replay makes ``n`` messages waiting at once past ``Limits.max_backlog``.
+
+    The periodic backlog check would only see it afterwards, at several times the limit. Mid-run this
+    ends the run (bound_hit); while building, it is a ValueError.
+    """
+    from .system import BoundHit
+
+    system = group.system
+    limit = system.limits.max_backlog
+    others = sum(c.backlog() for c in system.components.values() if c is not group and hasattr(c, "backlog"))
+    total = others + (group.lag() if hasattr(group, "committed") else 0) + n
+    if total > limit:
+        text = (f"unstable: group {group.name!r} would start with {n:,} messages to replay, {total:,} waiting "
+                f"in all at t={system.env.now:.3g} s, past max_backlog={limit:,}; shorten the retention or the "
+                f"history")
+        raise BoundHit(text) if system.ran else ValueError(text)
 
 
 def _rewind_target(to):
