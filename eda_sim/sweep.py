@@ -148,8 +148,7 @@ def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool,
 
     Inside an experiment's budget (a sweep run by an experiment), each run gets an equal share of what
     is left, so the sweep as a whole stays within it whatever the executor. With ``metrics`` given, the
-    first run happens alone, in this process, and the names are checked on its summary before any
-    other run starts.
+    first run happens alone and the names are checked on its summary before any other run starts.
     """
     n = len(tasks)
     owned = None
@@ -181,18 +180,20 @@ def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool,
     bar = _progress_bar(n, progress and n > SERIAL_MAX_RUNS)
     results = [None] * n
     try:
-        first = 0
-        if metrics is not None or executor == "serial":
-            results[0] = local(tasks[0][2])
-            bar.update()
-            first = 1
-            if metrics is not None:
-                _check_metrics(exp, metrics, results[0])
         if executor == "serial":
-            for j in range(first, n):
+            for j in range(n):
                 results[j] = local(tasks[j][2])
                 bar.update()
+                if j == 0 and metrics is not None:
+                    _check_metrics(exp, metrics, results[0])
             return results
+        first = 0
+        if metrics is not None:  # one run on the executor first, to check the names before the others
+            results[0] = _checked(executor.submit(_run_cell, exp.name, {**base, **tasks[0][2]}, share).result,
+                                  tasks[0][2])
+            bar.update()
+            _check_metrics(exp, metrics, results[0])
+            first = 1
         futures = {executor.submit(_run_cell, exp.name, {**base, **tasks[j][2]}, share): j for j in range(first, n)}
         try:
             standard = all(isinstance(f, cf.Future) for f in futures)
@@ -205,7 +206,7 @@ def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool,
                 f.cancel()
             raise
         if pool is not None:  # the workers spent from their shares: charge this pool
-            pool.spend(sum(int(s.get("events") or 0) for r in results[first:] for s in r.values()))
+            pool.spend(sum(int(s.get("events") or 0) for r in results for s in r.values()))
         return results
     finally:
         bar.close()
