@@ -77,6 +77,13 @@ def instance(name: str, value, kind: type | tuple, what: str):
     return value
 
 
+def system(value, who: str) -> None:
+    """A component's first argument must be the System it belongs to (checked by what a System has)."""
+    if not (hasattr(value, "register") and hasattr(value, "env") and hasattr(value, "streams")):
+        raise TypeError(f"{who}'s first argument must be the System it belongs to, got {type(value).__name__} "
+                        f"{_short(value)}")
+
+
 def _short(value, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -432,3 +432,41 @@ def test_messages_inside_publish_latency_at_the_end_are_publishing():
     assert (s["produced"], s["published"], s["held"], s["publishing"]) == (49, 46, 0, 3)
     assert s["produced"] == s["published"] + s["held"] + s["publishing"]
     assert s["to_handle"] == s["completed"] + s["dead_lettered"] + s["dropped"] + s["in_flight"] == 46
+
+
+# -- where a returned message goes: classic (head, original place) vs quorum 3.10 (tail) ----------------
+
+@pytest.mark.parametrize(("requeue", "order"), [("head", [0, 1, 2, 3]), ("tail", [2, 3, 0, 1])])
+def test_nacked_messages_return_to_their_place_or_to_the_back(requeue, order):
+    # One consumer, prefetch 2, concurrency 2, 1 s of service; messages 0 and 1 (taken at 0.1 and 0.2)
+    # fail while the fault lasts (to 1.25) and are nacked at 1.1 and 1.2. Classic ("head"): each goes
+    # back to its original place, ahead of 2 and 3, so they are redone first; quorum queues in RabbitMQ
+    # 3.10 ("tail"): each goes to the back, after 2 and 3 (tests/rabbitmq shows the real brokers agree).
+    system = System(1)
+    q = WorkQueue(system, "q", requeue=requeue)
+    c = Consumer(system, q, service=Deterministic(1.0), prefetch=2, concurrency=2)
+    system.inject(FailFraction(target=c.name, start=0, end=1.25, fraction=1.0))
+    Producer(system, ConstantRate(rate=10), q, limit=4)
+    result = system.run(until=20)
+    rec = rows(result)
+    assert rec.sort_values("done").index.tolist() == order
+    assert rec.deliveries.tolist() == [2, 2, 1, 1]
+
+
+def test_a_dead_consumers_messages_go_back_in_order_ahead_of_the_rest():
+    # c1 (prefetch 3, 10 s per message) holds 0, 1, 2 when it crashes at 0.5. c2 (1 s, prefetch 1)
+    # joined at 0.45 and took 3; the returned messages go back in order ahead of 4, with either setting.
+    for requeue in ("head", "tail"):
+        system = System(1)
+        q = WorkQueue(system, "q", requeue=requeue)
+        c1 = Consumer(system, q, "c1", service=Deterministic(10.0), prefetch=3)
+        system.inject(Crash(target="c1", start=0.5, end=100))
+        Producer(system, ConstantRate(rate=10), q, limit=5)
+        system.env.timeout(0.45).callbacks.append(
+            lambda _, s=system, q=q: Consumer(s, q, "c2", service=Deterministic(1.0)))
+        result = system.run(until=20)
+        rec = rows(result)
+        assert rec.sort_values("done").index.tolist() == [3, 0, 1, 2, 4], requeue
+        assert rec.done.tolist() == pytest.approx([2.45, 3.45, 4.45, 1.45, 5.45])
+        assert rec.deliveries.tolist() == [2, 2, 2, 1, 1]
+        assert c1.unacked == {}

@@ -11,6 +11,7 @@ import pytest
 
 from eda_sim import (
     Bursty,
+    Client,
     ConstantRate,
     Consumer,
     Crash,
@@ -26,6 +27,7 @@ from eda_sim import (
     Poisson,
     Producer,
     Scheduled,
+    Service,
     Slow,
     System,
     Topic,
@@ -149,6 +151,8 @@ TYPE_CASES = {
                                                    "or None, got 5"),
     "system not first": (lambda: Producer(5, Poisson(rate=1), None), "Producer's first argument must be the System"),
     "component name": (lambda: WorkQueue(System(1), 7), "name must be a non-empty string, got int 7"),
+    "service system": (lambda: Service(None, "api"), "Service's first argument must be the System it belongs to"),
+    "client system": (lambda: Client(None, "api"), "Client's first argument must be the System it belongs to"),
 }
 
 
