@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 stamp=.venv/.requirements.sha256
 if ! sha256sum --status -c "$stamp" 2>/dev/null; then
   pip install -q -r requirements.txt
-  pip install -q --no-deps -e .  # editable on a laptop: a git pull updates the package too
   sha256sum requirements.txt > "$stamp"
 fi
 extra=()

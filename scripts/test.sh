@@ -5,6 +5,5 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 . .venv/bin/activate
 pip install -q -r requirements-dev.txt
-pip install -q --no-deps -e .  # editable for development (requirements.txt installs a plain copy)
 ruff check .
 python -m pytest "$@"
