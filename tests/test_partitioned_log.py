@@ -174,6 +174,21 @@ def test_retention_loses_messages_a_slow_group_has_not_read():
     assert result.summary["to_handle"] == s["completed"] + s["dropped"] + s["in_flight"]
 
 
+@pytest.mark.parametrize("start", ["earliest", "latest"])
+def test_offsets_deleted_under_a_group_move_it_to_the_log_start_whatever_its_start(start):
+    # A documented simplification (docs/broker_semantics.md): when retention deletes offsets a group had
+    # not read, the model moves it to the log start, as auto.offset.reset=earliest does; Kafka with
+    # "latest" would skip to the log end. So a "latest" group loses exactly what an "earliest" one loses.
+    system = System(1)
+    log = PartitionedLog(system, "log", partitions=1, retention=5.0)
+    group = log.group("slow", consumers=1, service=Deterministic(1.0), start=start)
+    Producer(system, ConstantRate(rate=4), log)
+    result = system.run(until=60)
+    s = result.summary
+    assert (s["completed"], s["dropped"]) == (59, 158)
+    assert group.committed[0] >= log.start[0] and group.committed[0] < log.end(0) - 10  # not at the end
+
+
 def test_new_group_replays_retained_history_or_starts_at_the_end():
     # Arrivals every 0.25 s, retention 5 s. At t=30 two groups join: "replay" (start="earliest") gets
     # the 21 retained messages created at 24.75..29.75 plus every new one; "tail" (start="latest")

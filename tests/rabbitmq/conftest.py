@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+SERVER = Path(os.environ.get("EDA_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server"))
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 30
 
