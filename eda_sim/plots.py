@@ -28,6 +28,7 @@ Typical use::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import ipywidgets as widgets
@@ -75,6 +76,11 @@ class Chart(widgets.DOMWidget):
     _view_module_version = traitlets.Unicode(f"^{FRONTEND_VERSION}").tag(sync=True)
     figure_data = traitlets.Unicode("[]").tag(sync=True)
     figure_layout = traitlets.Unicode("{}").tag(sync=True)
+
+    def __repr__(self) -> str:
+        # What a page without the extension shows instead of the chart (never the JSON itself).
+        title = (json.loads(self.figure_layout).get("title") or {}).get("text") or "untitled"
+        return f"[chart '{title}': drawn by the lab's eda-lab-charts extension, which is not loaded here]"
 
 
 class LabFigure(go.Figure):

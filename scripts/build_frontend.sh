@@ -9,4 +9,4 @@ core="$(python -c 'import jupyterlab, pathlib; print(pathlib.Path(jupyterlab.__f
 rm -rf labextension
 node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path "$core" .
 sha256sum src/index.js package.json > labextension/source.sha256
-echo "built $(ls labextension/static | wc -l) files; reinstall with: pip install -e ."
+echo "built $(ls labextension/static | wc -l) files; reinstall with: pip install --no-deps ."

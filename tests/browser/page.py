@@ -96,6 +96,13 @@ window.__eda = {
         }
       }
     });
+    document.querySelectorAll('.widget-hslider').forEach((slider, i) => {
+      const track = slider.querySelector('.noUi-target') || slider.querySelector('.slider-container');
+      if (track && slider.offsetParent !== null && track.getBoundingClientRect().width < 199) {
+        const label = slider.innerText.split('\\n')[0];
+        out.push(`slider ${i} '${label}': track only ${px(track.getBoundingClientRect().width)} px`);
+      }
+    });
     document.querySelectorAll('.jp-OutputArea-output').forEach((area, i) => {
       if (area.offsetParent !== null && area.scrollWidth > area.clientWidth + 2) {
         out.push(`output ${i} scrolls sideways (${area.scrollWidth} > ${area.clientWidth} px)`);
@@ -148,7 +155,7 @@ window.__eda = {
   },
   allDrawn() {
     const charts = window.__eda.charts();
-    return charts.length > 0 && charts.every((c) => { const gd = window.__eda.gd(c); return gd && gd.data; });
+    return charts.every((c) => { const gd = window.__eda.gd(c); return gd && gd.data; });
   },
 };
 """
@@ -200,13 +207,13 @@ class PageSession:
         self.context.close()
 
     def screenshot(self, path: Path) -> None:
-        """The whole page; in JupyterLab the window is made as tall as the notebook for the shot."""
+        """The whole page: the window is made as tall as the notebook's scrolling box for the shot."""
         path.parent.mkdir(parents=True, exist_ok=True)
         page = self.page
         size = page.viewport_size
-        tall = page.evaluate("""() => {
-          const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-          return nb ? nb.scrollHeight : 0; }""")
+        tall = page.evaluate("""() => Math.max(0, ...Array.from(document.querySelectorAll(
+          '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer, #rendered_cells, body, html'))
+          .map((e) => e.scrollHeight))""")
         if tall:
             page.set_viewport_size({"width": size["width"], "height": min(tall + 160, 16000)})
             page.wait_for_timeout(800)
