@@ -38,9 +38,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "docs" / "site"
 STAGE = ROOT / "build" / "site-src"
 OUT = ROOT / "build" / "site"
-#: Markdown pages of the repository that become site pages (repository path -> page).
-PAGES = {"docs/facilitator_guide.md": "facilitator_guide.md", "docs/request_response.md": "request_response.md",
-         "docs/sweeps.md": "sweeps.md", "docs/site/setup.md": "setup.md", "README.md": "index.md"}
+#: Markdown pages of the repository that become site pages (repository path -> page): the set-up page, the
+#: facilitator guide, and every other page of docs/ as a reference page (but this site's own notes).
+PAGES = {"README.md": "index.md", "docs/site/setup.md": "setup.md", "docs/facilitator_guide.md": "facilitator_guide.md"}
+PAGES.update({f"docs/{p.name}": p.name for p in sorted((ROOT / "docs").glob("*.md"))
+              if p.name not in ("facilitator_guide.md", "lesson_site.md")})
+REFERENCE = [page for source, page in PAGES.items() if source.startswith("docs/") and page not in
+             ("setup.md", "facilitator_guide.md")]
 BINDER_RE = re.compile(r"https://mybinder\.org/v2/gh/([\w.-]+/[\w.-]+)/([\w./-]+?)\?urlpath=")
 EXTERNAL_RESOURCE = re.compile(
     r"""<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc=["']((?:https?:)?//[^"']+)"""
@@ -131,6 +135,8 @@ def home_page(links: Links, notebooks: list[pathlib.Path], titles: dict[str, str
         what = described.get(page, "")
         rows.append(f"| [{titles[page]}]({page}) | {what} | [Voilà app]({links.voila(page)}) |")
     table = "\n".join(rows)
+    docs = ROOT / "docs"
+    reference = ", ".join(f"[{page_title(docs / p)}]({p})" for p in REFERENCE)
     return f"""# EDA vs Request/Response: a hands-on lab
 
 {intro}
@@ -152,8 +158,7 @@ Start with [{titles[notebooks[0].name]}]({notebooks[0].name}) and follow the lin
 
 The [facilitator guide](facilitator_guide.md) has the objectives, timings for a half-day and a full-day
 workshop, the answer keys, the questions learners ask, and how to run the lab offline, on Binder or on a
-shared JupyterHub. The reference pages describe the simulator's
-[request/response model](request_response.md) and [sweeps](sweeps.md) (grids of runs).
+shared JupyterHub. The reference pages describe the simulator: {reference}.
 """
 
 
@@ -196,13 +201,20 @@ def stage(executed: dict[pathlib.Path, pathlib.Path], out: pathlib.Path, links: 
         {"Home": "index.md"}, {"Set up": "setup.md"},
         {"Notebooks": [{titles[p.name]: p.name} for p in notebooks]},
         {"Facilitator guide": "facilitator_guide.md"},
-        {"Reference": [{"Request/response model": "request_response.md"}, {"Sweeps": "sweeps.md"}]},
+        {"Reference": [{page_title(docs / page): page} for page in REFERENCE]},
     ]
     live = {"*": links.live(None)}
     live.update({p.name: links.live(p.name) for p in notebooks})
     config.setdefault("extra", {})["live"] = live
     (STAGE / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return counts
+
+
+def page_title(path: pathlib.Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return path.stem.replace("_", " ")
 
 
 def check_offline(out: pathlib.Path) -> list[str]:

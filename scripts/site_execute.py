@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import multiprocessing
 import os
 import pathlib
 import time
@@ -106,7 +107,10 @@ def executed(paths: list[pathlib.Path], jobs: int = 2, log=print) -> dict[pathli
             todo.append((path, out))
     if todo:
         log(f"executing {len(todo)} notebook(s), {jobs} at a time")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawn, not fork: a forked copy of a process with live threads or ZMQ sockets (pytest with a
+        # browser open) can crash in the child
+        spawn = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
             futures = {pool.submit(execute, p, o): p for p, o in todo}
             for future in concurrent.futures.as_completed(futures):
                 log(f"  {futures[future].name}: {future.result():.1f} s")
