@@ -54,6 +54,7 @@ class Renderer:
         self.charts = 0
         self.panels = 0
         self.missing: list[str] = []
+        self.shown: set[str] = set()
 
     # ---- one widget --------------------------------------------------------------------------
 
@@ -192,6 +193,10 @@ class Renderer:
         options = f'<ul class="eda-options">{options}</ul>' if options else ""
         if info.get("kind") == "Prediction":
             verdict = info.get("revealed")
+            if mid in self.shown and verdict:  # shown again after the run: say what it showed
+                return (f'<div class="eda-prediction eda-static-question"><div class="eda-kicker">Your prediction'
+                        f"</div>{prompt}<p><strong>The run showed:</strong> {html.escape(verdict)}</p></div>")
+            self.shown.add(mid)
             folded = (f'<details class="eda-fold"><summary>What the run showed</summary>'
                       f"<p>{html.escape(verdict)}</p></details>") if verdict else ""
             return (f'<div class="eda-prediction eda-static-question">'

@@ -84,3 +84,24 @@ def test_repository_links_become_site_links():
         "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/notebooks/04_reactivity.ipynb"
     assert links.voila("04_reactivity.ipynb") == \
         "https://mybinder.org/v2/gh/o/r/main?urlpath=voila/render/notebooks/04_reactivity.ipynb"
+
+
+def test_site_setup_cell_shows_what_predictions_hold_back():
+    """The setup cell the site build puts in front of each notebook: a prediction is skipped at once,
+    so the content it would hold back is shown, and its verdict is known for the page."""
+    import site_execute
+
+    from eda_sim import exercises
+
+    saved = exercises._Question.__init__, exercises.Prediction.__init__
+    scope: dict = {}
+    try:
+        exec(site_execute.SETUP, scope)
+        prediction = exercises.Prediction("How long?", ["1 s", "2 s"])
+        held = prediction.after("the table")
+        prediction.reveal("2 s")
+    finally:
+        exercises._Question.__init__, exercises.Prediction.__init__ = saved
+    assert prediction.done and prediction in scope["_site_questions"]
+    assert exercises.HELD_BACK not in str(held.children[0].value) and "the table" in held.children[0].value
+    assert prediction.revealed == "2 s"
