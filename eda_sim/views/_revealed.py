@@ -1,0 +1,24 @@
+"""Small helpers the views of notebooks 03-05 share for what a prediction holds back: text with
+numbers from the current run, and tables beside it, shown as one widget once the learner has
+recorded a prediction (``Prediction.after``)."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ..exercises import markdown_html
+
+
+def text_and_tables(text: str, *tables) -> widgets.Widget:
+    """Markdown ``text`` (``$maths$`` kept) followed by ``tables`` (Stylers or anything displayable)."""
+    children = [widgets.HTMLMath(markdown_html(text))] if text else []
+    for table in tables:
+        out = widgets.Output()
+        out.append_display_data(table)
+        children.append(out)
+    return widgets.VBox(children)
+
+
+def closest(options: dict, value: float):
+    """The option whose number (the dict's key) is nearest ``value``."""
+    return options[min(options, key=lambda number: abs(number - value))]
