@@ -10,9 +10,17 @@ from ..exercises import markdown_html
 
 
 def text_and_tables(text: str, *tables) -> widgets.Widget:
-    """Markdown ``text`` (``$maths$`` kept) followed by ``tables`` (Stylers or anything displayable)."""
+    """Markdown ``text`` (``$maths$`` kept) followed by ``tables`` (Stylers, charts, widgets, or more
+    Markdown text), in that order."""
     children = [widgets.HTMLMath(markdown_html(text))] if text else []
     for table in tables:
+        if isinstance(table, str):
+            children.append(widgets.HTMLMath(markdown_html(table)))
+            continue
+        table = getattr(table, "widget", table)  # a LabFigure is shown through its chart widget
+        if isinstance(table, widgets.Widget):
+            children.append(table)
+            continue
         out = widgets.Output()
         out.append_display_data(table)
         children.append(out)
