@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from .. import plots
 from ..exercises import markdown_html
 
 
@@ -17,14 +18,16 @@ def text_and_tables(text: str, *tables) -> widgets.Widget:
         if isinstance(table, str):
             children.append(widgets.HTMLMath(markdown_html(table)))
             continue
-        table = getattr(table, "widget", table)  # a LabFigure is shown through its chart widget
+        if isinstance(table, plots.LabFigure):  # in a grid cell, like a panel's charts: it follows the page width
+            children.append(plots.side_by_side(table))
+            continue
         if isinstance(table, widgets.Widget):
             children.append(table)
             continue
         out = widgets.Output()
         out.append_display_data(table)
         children.append(out)
-    return widgets.VBox(children)
+    return widgets.VBox(children, layout=widgets.Layout(width="100%"))
 
 
 def closest(options: dict, value: float):
