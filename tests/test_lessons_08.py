@@ -121,3 +121,10 @@ def test_explain_markdown_numbers():
     assert runs["all R/R"].metrics["db_queries_per_order"] == pytest.approx(5.5, abs=0.05)
     assert runs["hybrid"].metrics["db_queries_per_order"] == pytest.approx(3.2, abs=0.05)
     assert [runs[n].metrics["moving_parts"] for n in ("all R/R", "hybrid", "all EDA")] == [5, 9, 11]
+
+
+def test_duplicates_table_numbers_quoted_in_the_explanation():
+    table = cap.duplicates_explained()
+    hybrid = "redelivery after the crash (hybrid)"
+    assert table.loc["payments processed twice", hybrid] == 47  # without the idempotency check
+    assert cap.run_design(cap.preset("hybrid")).metrics["repeated_payment_completions"] == 46  # with it

@@ -227,7 +227,8 @@ PANELS = {"panel": panel}
 # answers. Every number in the texts below is computed from a run when the text is shown.
 AGREE_OPTIONS = ("all 5 rows", "4 rows", "3 rows", "2 rows or fewer")
 PREDICTIONS = {
-    "rows that agree": ("With equal weights, the measured winner matches the guide's ✅ in:", AGREE_OPTIONS),
+    "rows that agree": ("With equal weights, the measured winner is the architecture the guide ticks in:",
+                        AGREE_OPTIONS),
 }
 
 
@@ -251,7 +252,7 @@ def agreement_option(card: Scorecard) -> str:
 
 def scores_table(card: Scorecard, caption: str | None = None):
     """The weighted scores of every row, the measured winner, its margin and the guide's pick, tidy."""
-    table = card.table()
+    table = card.table().rename(columns={"guide's ✅": "guide's pick"})  # the emoji needs an emoji font
     table["agrees"] = table["agrees"].map({True: "yes", False: "no"})
     return tables.tidy(table, decimals=2, caption=caption)
 
