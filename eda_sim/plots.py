@@ -96,6 +96,8 @@ class LabFigure(go.Figure):
         """The Chart widget showing this figure (created on first use, then kept)."""
         chart = self.__dict__.get("_chart")
         if chart is None:
+            if self.layout.uirevision is None:
+                self.layout.uirevision = "keep"  # a learner's zoom survives the next update
             chart = Chart(layout=widgets.Layout(width="100%", min_width="0"))
             self.__dict__["_chart"] = chart
             self.sync()
