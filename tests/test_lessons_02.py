@@ -61,7 +61,7 @@ def test_02_the_panel_and_its_numbers_wait_for_the_prediction(panel):
 
 def test_02_run_table_is_tidy_and_says_it_follows_the_panel(default):
     html = data_reuse.run_table(default).to_html()
-    assert "nan" not in html.lower() and "–" in html and "current run" in html
+    assert "nan" not in html.lower() and "–" in html and "panel's run with N = 6" in html
     assert "1,384" in html and "280" in html and "1.32" in html
 
 

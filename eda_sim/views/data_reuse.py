@@ -329,7 +329,8 @@ def run_table(result):
     rows = {label: raw.loc[key].round(decimals) for label, key, decimals in _RUN_ROWS}
     frame = pd.DataFrame(rows).T.rename_axis("measured in this run")
     frame.loc["age of the order copy used, p95 (ms)", [NAMES["rr"], NAMES["thin"]]] = np.nan  # read fresh
-    return tables.tidy(frame, caption=f"The panel's current run ({_settings_text(result.params)})")
+    return tables.tidy(frame, caption=f"Measured in the panel's run with {_settings_text(result.params)} "
+                                      "(moved a slider? run this cell again)")
 
 
 def _text(markdown: str) -> HTML:
@@ -483,7 +484,8 @@ N\\* = 4, and then climb steeply.
 
 
 def sweep_section(params=None) -> widgets.VBox:
-    """The sweep charts with what they show (held back by the notebook's prediction)."""
+    """The sweep charts with what they show (held back by the notebook's prediction: build them before
+    handing them to ``after``, so that recording the prediction only has to show them)."""
     return _stack(sweep_grid(params), SWEEP)
 
 
