@@ -313,8 +313,8 @@ _RUN_ROWS = (
     ("database writes per order", "db_writes_per_order", 0),
     ("database queries per second", "db_queries_per_s", 0),
     ("database utilisation (measured)", "db_utilisation", 2),
-    ("time per query: wait + run (ms)", "db_time_per_query_ms", 1),
-    ("M/M/c time per query (ms)", "db_time_theory_ms", 1),
+    ("time per query: wait + run (ms)", "db_time_per_query_ms", 0),
+    ("M/M/c time per query (ms)", "db_time_theory_ms", 0),
     ("until every service is done, p95 (ms)", "all_services_done_p95_ms", 0),
     ("customer's wait, p95 (ms)", "client_wait_p95_ms", 0),
     ("network traffic to the services (MB/s)", "traffic_kb_per_s", 2),
@@ -396,7 +396,7 @@ predicts how long. Above it there is no steady state: 40 % more work arrives tha
 so the backlog grows for as long as the orders keep coming. Here a burst of 150 orders (under 4
 seconds) already pushes R/R's 95th percentile past a second, about 15 times that of fat events; a
 longer burst would make it worse without limit, because the number depends on how long the overload
-lasts. (Numbers for the default settings; the table above follows the panel.)
+lasts. (Numbers for the default settings.)
 """
 
 
