@@ -428,9 +428,9 @@ def run_table(result, caption: str | None = None):
     """The animation's run in numbers, R/R beside EDA ("–" where a row does not apply)."""
     table = result.table().rename(columns=plots.LABELS)
     p = result.params
-    caption = caption or (f"The panel's current run: {p.rate:g} orders/s, burst {p.burst_rate:g}/s, billing "
+    caption = caption or (f"The panel's run with {p.rate:g} orders/s, burst {p.burst_rate:g}/s, billing "
                           f"{p.billing_time:g} s, {p.workers} Billing/Audit worker{'s' if p.workers > 1 else ''}, "
-                          f"{p.entry_workers} OrderSvc workers, seed {p.seed}")
+                          f"{p.entry_workers} OrderSvc workers, seed {p.seed} (moved a slider? run this cell again)")
     return tables.tidy(table, decimals=2, caption=caption)
 
 
@@ -474,7 +474,8 @@ def outcome(pred: Prediction, panel: ControlPanel) -> widgets.Widget:
     def show():
         n, rr, eda = burst_waits(panel.result)
         return _stack(f"{n} orders were placed during the burst. Their mean wait for an answer: "
-                      f"**R/R {rr:.2f} s, EDA {eda * 1000:.0f} ms** (the panel's current run).")
+                      f"**R/R {rr:.2f} s, EDA {eda * 1000:.0f} ms** (the panel's run; moved a slider? run this "
+                      "cell again).")
 
     return pred.after(show)
 
