@@ -415,6 +415,7 @@ def load_table(panel: ControlPanel):
             "eda done_mean": "EDA work done, mean (s)", "eda accepted_rate": "EDA accepted (orders/s)",
             "eda throughput": "EDA done (orders/s)"}
     frame = frame[list(cols)].rename(columns=cols)
+    frame.index = pd.Index([tables.number(r, 1) for r in frame.index], name="offered load (orders/s)")
     p = panel.params
     return tables.tidy(frame, decimals={c: (1 if "orders/s" in c else 2 if "ρ" in c else 3) for c in cols.values()},
                        caption=f"The sweep for {p.calls} R/R calls, seed {p.seed} (theory: sequential calls "
@@ -509,7 +510,9 @@ when a handler is slow or down; it does not win on how soon the work is finished
 def breaks_section() -> widgets.VBox:
     """Work done, R/R vs EDA, with sequential and parallel R/R calls at three loads."""
     frame = done_vs_answer().round(1)
-    return _stack(tables.tidy(frame, decimals=1, caption="Median time until the work is done, default settings "
+    frame.index = frame.index.set_levels([tables.number(r, 1) for r in frame.index.levels[1]], level=1)
+    frame = frame.map(lambda v: f"{v:,.1f}")  # 5.0 stays 5.0 beside -8.4
+    return _stack(tables.tidy(frame, caption="Median time until the work is done, default settings "
                                                          "otherwise"), BREAKS)
 
 
