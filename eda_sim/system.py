@@ -16,6 +16,7 @@ import simpy
 from simpy.core import URGENT, EmptySchedule, StopSimulation
 
 from . import validate as v
+from .alarm import Alarm
 from .distributions import Deterministic
 from .metrics import Messages, Series, percentiles
 from .randomness import Streams
@@ -63,6 +64,19 @@ def transactional(init):
 
 class BoundHit(Exception):
     """Raised inside the simulation to stop it early; carries the reason shown to the user."""
+
+
+def fail_later(env, exc: BaseException) -> None:
+    """Raise ``exc`` out of the run once the events already queued for this moment are done.
+
+    That is when SimPy raises the exception of a failed process, so a callback that hits a bound stops
+    the run at the same event as the process it replaced.
+    """
+
+    def fail(_):
+        raise exc
+
+    Alarm(env, fail).set(0)
 
 
 class System:

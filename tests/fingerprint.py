@@ -53,7 +53,19 @@ GOLDEN_FULL = HERE / "data" / "golden_numbers_full.json"
 IGNORED_KEYS = {"events"}
 
 
+def without_events(obj):
+    """``obj`` with the ``events`` counts (rows, columns, keys) taken out, at any depth."""
+    if isinstance(obj, pd.DataFrame):
+        return obj.drop(index="events", columns="events", errors="ignore")
+    if isinstance(obj, pd.Series):
+        return obj.drop(index="events", errors="ignore")
+    if isinstance(obj, dict):
+        return {k: without_events(v) for k, v in obj.items() if k not in IGNORED_KEYS}
+    return obj
+
+
 def digest(obj) -> str:
+    obj = without_events(obj)
     if isinstance(obj, pd.DataFrame | pd.Series):
         text = obj.to_csv()
     elif isinstance(obj, np.ndarray):
