@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from heapq import heappop
 
 import numpy as np
 import simpy
-from simpy.core import URGENT, EmptySchedule, StopSimulation
+from simpy.core import URGENT, StopSimulation
 
 from . import validate as v
 from .alarm import Alarm
@@ -158,18 +159,27 @@ class System:
         stop.callbacks.append(StopSimulation.callback)
         env.schedule(stop, URGENT, until)
         budget = self.limits.max_events
+        queue = env._queue
         n = 0
-        stepper = env.step
         try:
+            # SimPy's Environment.step, inlined: one Python call less per event, about 8% of a run.
             for n in range(budget):  # noqa: B007 - n is read after the loop
-                stepper()
+                try:
+                    env._now, _, _, event = heappop(queue)
+                except IndexError:
+                    break  # nothing left to happen (SimPy's EmptySchedule)
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    exc = type(event._value)(*event._value.args)  # a failed process: raise a copy, as SimPy does
+                    exc.__cause__ = event._value
+                    raise exc
             else:
                 self.bound_reason = (f"event budget of {budget:,} SimPy events used up at t={env.now:.3g} s "
                                      f"of {until:g} s: the load is too high for a live run; lower the "
                                      f"rate or the duration")
         except StopSimulation:
-            pass
-        except EmptySchedule:
             pass
         except BoundHit as exc:
             self.bound_reason = str(exc)
