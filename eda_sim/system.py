@@ -212,16 +212,24 @@ class System:
         return self.busy_time / (self.workers_total * elapsed)
 
 
+def _accept_mean(msgs) -> float:
+    """Mean seconds from creation to acceptance over the accepted messages (with one temporary array)."""
+    waits = np.frombuffer(msgs.accepted, count=msgs.count) - np.frombuffer(msgs.created, count=msgs.count)
+    missing = np.isnan(waits)
+    if missing.any():
+        waits = waits[~missing]
+    return float(waits.mean()) if len(waits) else math.nan
+
+
 def summarize(system: System, until: float, elapsed: float) -> dict:
     """The documented summary of a run (see README, "Summary keys")."""
     logs = list(system.logs.values())
     msgs = system.messages
     completed = sum(lg.completed for lg in logs)
     waited = sum(lg.waited for lg in logs)
+    accept_mean = _accept_mean(msgs)
     lat = [lg.latencies(msgs) for lg in logs]
-    lat = np.concatenate(lat) if lat else np.empty(0)
-    accepted = np.frombuffer(msgs.accepted, count=msgs.count) - np.frombuffer(msgs.created, count=msgs.count)
-    accepted = accepted[~np.isnan(accepted)]
+    lat = lat[0] if len(lat) == 1 else np.concatenate(lat) if lat else np.empty(0)
     out = {
         "produced": msgs.count,
         "to_handle": sum(lg.assigned for lg in logs),
@@ -234,8 +242,8 @@ def summarize(system: System, until: float, elapsed: float) -> dict:
         "duplicates": sum(lg.duplicates for lg in logs),
         "throughput": completed / elapsed if elapsed > 0 else math.nan,
         "wait_mean": sum(lg.wait_sum for lg in logs) / waited if waited else math.nan,
-        **percentiles(lat),
-        "accept_mean": float(accepted.mean()) if len(accepted) else math.nan,
+        **percentiles(lat, scratch=True),
+        "accept_mean": accept_mean,
         "utilisation": system.utilisation(elapsed),
         "db_reads": int(system.counters.get("db_reads", 0)),
         "db_writes": int(system.counters.get("db_writes", 0)),
