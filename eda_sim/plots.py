@@ -2,10 +2,16 @@
 
 Each architecture keeps one colour everywhere (Request/Response vermillion, Event-driven blue, from
 the colour-blind-safe Okabe-Ito palette), reference curves are dashed grey, and outage windows are a
-grey band. Figures are ``plotly.graph_objects.FigureWidget`` objects so a control panel can change
-their data in place (inside ``fig.batch_update()``) instead of drawing a new figure on every slider
-move. FigureWidget ships its JavaScript inside the Python package (through anywidget), so the charts
-render offline: nothing is fetched from the network.
+grey band.
+
+Figures are :class:`LabFigure` objects: ordinary ``plotly.graph_objects.Figure`` objects (build and
+change them with plotly's own API) that are shown through :class:`Chart`, a small widget of the lab's
+own. A Chart's widget state is just the figure as JSON; the lab's JupyterLab/Voila extension
+(``eda_sim/frontend``) loads plotly.js once per page from the local server and redraws a chart with
+``Plotly.react`` whenever that JSON changes. So a page with twenty charts moves kilobytes, not twenty
+copies of plotly.js, it renders the same in JupyterLab and in Voila (both draw from the state), and
+nothing is fetched from another host. After changing a figure, call :meth:`LabFigure.sync` (a
+control panel does it after every run).
 
 Typical use::
 
@@ -13,19 +19,25 @@ Typical use::
     plots.line(fig, "R/R backlog", arch="rr")
     plots.line(fig, "EDA backlog", arch="eda")
     plots.shade_window(fig, 10, 20)
+    fig                                    # in a notebook cell: shows the chart
     ...
-    with fig.batch_update():               # in a panel's update(result)
-        plots.set_xy(fig, "EDA backlog", result.t, result.lag)
-        plots.move_window(fig, result.outage_start, result.outage_end)
+    plots.set_xy(fig, "EDA backlog", result.t, result.lag)   # in a panel's update(result)
+    plots.move_window(fig, result.outage_start, result.outage_end)
+    fig.sync()                             # a ControlPanel calls this for its figures
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+import traitlets
+from plotly.io.json import to_json_plotly
+
+#: Name and version of the lab's chart extension (eda_sim/frontend/package.json).
+FRONTEND = "eda-lab-charts"
+FRONTEND_VERSION = "0.1.0"
 
 #: One fixed colour per architecture plus neutral colours for extra series.
 COLORS: dict[str, str] = {
@@ -43,15 +55,75 @@ LABELS: dict[str, str] = {"rr": "Request/Response", "eda": "Event-driven"}
 
 TEMPLATE = "plotly_white"
 _OUTAGE_OPACITY = 0.18
+#: Narrowest a chart gets before side-by-side charts wrap onto the next row (px).
+MIN_CHART_WIDTH = 440
+
+
+class Chart(widgets.DOMWidget):
+    """The browser side of a :class:`LabFigure`: its traces and layout as JSON text.
+
+    Two traits, so that a change of data alone (the usual slider move, an animation frame) sends no
+    layout. Drawn by the ``eda-lab-charts`` extension with ``Plotly.react`` (zoom survives updates:
+    see ``uirevision`` in :func:`figure`).
+    """
+
+    _model_name = traitlets.Unicode("ChartModel").tag(sync=True)
+    _model_module = traitlets.Unicode(FRONTEND).tag(sync=True)
+    _model_module_version = traitlets.Unicode(f"^{FRONTEND_VERSION}").tag(sync=True)
+    _view_name = traitlets.Unicode("ChartView").tag(sync=True)
+    _view_module = traitlets.Unicode(FRONTEND).tag(sync=True)
+    _view_module_version = traitlets.Unicode(f"^{FRONTEND_VERSION}").tag(sync=True)
+    figure_data = traitlets.Unicode("[]").tag(sync=True)
+    figure_layout = traitlets.Unicode("{}").tag(sync=True)
+
+
+class LabFigure(go.Figure):
+    """A plotly Figure that is shown as a live :class:`Chart` widget.
+
+    Change it with plotly's API, then call :meth:`sync` to send what changed to the browser.
+    Displaying the figure (a cell's last line, or inside a panel) syncs it first, so a chart
+    filled before it is shown never comes up empty.
+    """
+
+    @property
+    def widget(self) -> Chart:
+        """The Chart widget showing this figure (created on first use, then kept)."""
+        chart = self.__dict__.get("_chart")
+        if chart is None:
+            chart = Chart(layout=widgets.Layout(width="100%", min_width="0"))
+            self.__dict__["_chart"] = chart
+            self.sync()
+        return chart
+
+    def sync(self) -> None:
+        """Send the figure's current data and layout to its chart (only the parts that changed)."""
+        chart = self.__dict__.get("_chart")
+        if chart is None:
+            return  # not shown yet: the first display sends everything
+        data = to_json_plotly(self._data)  # plotly's own encoder: numpy arrays, NaN -> null
+        layout = to_json_plotly(self._layout)
+        with chart.hold_sync():
+            if data != chart.figure_data:
+                chart.figure_data = data
+            if layout != chart.figure_layout:
+                chart.figure_layout = layout
+
+    def _repr_mimebundle_(self, *args, **kwargs):
+        return self.widget._repr_mimebundle_(*args, **kwargs)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
 
 
 def figure(title: str, x_title: str, y_title: str, *, height: int = 360,
-           y_range: Sequence[float] | None = None, legend: bool = True) -> go.FigureWidget:
-    """An empty FigureWidget in the lab's style.
+           y_range: Sequence[float] | None = None, legend: bool = True) -> LabFigure:
+    """An empty LabFigure in the lab's style.
 
     Axis titles are required and should carry their units, e.g. ``"time (s)"``, ``"latency (ms)"``,
     so a learner never has to guess what a number means. The legend sits horizontally above the
-    plot, where it does not hide data.
+    plot, where it does not hide data. The width always follows the chart's box.
     """
     for name, text in (("x_title", x_title), ("y_title", y_title)):
         if not isinstance(text, str) or not text.strip():
@@ -69,20 +141,9 @@ def figure(title: str, x_title: str, y_title: str, *, height: int = 360,
                    range=list(y_range) if y_range is not None else None),
         showlegend=legend,
         legend=dict(orientation="h", x=0.0, xanchor="left", y=1.02, yanchor="bottom"),
+        uirevision="keep",  # a learner's zoom survives slider moves
     )
     return LabFigure(layout=layout)
-
-
-class LabFigure(go.FigureWidget):
-    """A FigureWidget that writes its traces into its widget state whenever it is displayed.
-
-    See :func:`sync_state`: a chart built (traces added, data set) before it is shown would otherwise
-    appear empty in Voilà and, depending on timing, in JupyterLab.
-    """
-
-    def _repr_mimebundle_(self, *args, **kwargs):
-        sync_state(self, layout=True)
-        return super()._repr_mimebundle_(*args, **kwargs)
 
 
 def line(fig, name: str, x=(), y=(), *, arch: str | None = None, dash: str | None = None,
@@ -153,15 +214,19 @@ def move_window(fig, start: float, end: float, label: str = "outage") -> None:
 
 
 def side_by_side(*figs) -> widgets.GridBox:
-    """Lay out figure widgets in one row of equal-width columns."""
+    """Lay out figures in a row of equal columns that wraps when the page is narrow.
+
+    Each column is at least MIN_CHART_WIDTH px (or the whole width, if narrower), so on a laptop or
+    a projector three charts become two and one rather than three squeezed ones.
+    """
     if not figs:
         raise ValueError("side_by_side needs at least one figure")
-    for fig in figs:
-        sync_state(fig, layout=True)
+    children = [fig.widget if isinstance(fig, LabFigure) else fig for fig in figs]
     return widgets.GridBox(
-        children=list(figs),
-        layout=widgets.Layout(grid_template_columns=f"repeat({len(figs)}, minmax(0, 1fr))",
-                              grid_gap="8px", width="100%"),
+        children=children,
+        layout=widgets.Layout(
+            grid_template_columns=f"repeat(auto-fit, minmax(min(100%, {MIN_CHART_WIDTH}px), 1fr))",
+            grid_gap="8px", width="100%"),
     )
 
 
@@ -188,21 +253,6 @@ def _find_shape(fig, label: str) -> int | None:
             return i
     return None
 
-
-
-def sync_state(fig, layout: bool = False) -> None:
-    """Copy a FigureWidget's current traces (and layout) into its synced widget state.
-
-    FigureWidget sends each change as a one-off message. A page that renders the widget later (Voilà
-    renders after the whole notebook ran; JupyterLab when a cell's output first appears) starts from
-    the stored state instead, which plotly fills only at construction: without this, charts updated
-    before display would come up empty. Cheap for the lab's small traces.
-    """
-    if getattr(fig, "_in_batch_mode", False) or not hasattr(fig, "_widget_data"):
-        return
-    fig._widget_data = copy.deepcopy(fig._data)
-    if layout:
-        fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
 
 
 def ecdf(values, max_points: int = 400):

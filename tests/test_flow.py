@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -251,8 +252,9 @@ def test_animation_steps_in_place_and_fast():
     for k in range(0, anim.slider.max + 1, 3):
         anim.slider.value = k  # frame speed is measured by benchmarks/bench_panels.py, not asserted here
     assert len(fig.data) == n  # frames only change data, never add traces
-    # Voilà builds its page from the widget state: the state holds the frame shown, not the first one
-    assert list(fig._widget_data[anim._index[("eda", "clock")]]["text"]) == ["<b>t = 12.90 s</b>"]
+    # the browser draws from the chart's state: it holds the frame shown, not the first one
+    state = json.loads(fig.widget.figure_data)
+    assert state[anim._index[("eda", "clock")]]["text"] == ["<b>t = 12.90 s</b>"]
     anim.goto(4.0)
     queued = fig.data[anim._index[("eda", "queued")]]
     assert len(queued.x) == anim.traces["eda"].count("billing.queue", anim.frame) + \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -157,7 +158,7 @@ def test_widgets_follow_the_declarations():
     assert rate.readout and rate.continuous_update is False
     assert (rate.min, rate.max, rate.step, rate.value) == (0.5, 10, 0.5, 2.0)
     assert panel.seed_box.value == 1
-    assert isinstance(panel.widget, widgets.VBox) and fig in panel.widget.children
+    assert isinstance(panel.widget, widgets.VBox) and fig.widget in panel.widget.children
     assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
 
 
@@ -257,20 +258,26 @@ def test_status_reads_running_while_the_run_is_under_way():
     assert "ready · " in panel.status.value and " ms" in panel.status.value
 
 
-def test_update_is_called_inside_batch_update_of_every_figure():
+def test_every_figure_is_sent_to_the_browser_after_each_run():
     figs = [plots.figure("a", "x (s)", "y (s)"), plots.figure("b", "x (s)", "y (s)")]
     for f in figs:
         plots.line(f, "gaps")
-    inside = []
 
     def update(result):
-        inside.append([f._in_batch_mode for f in figs])
         for f in figs:
             plots.set_xy(f, "gaps", result.x, result.y)
 
-    ControlPanel(fake_run, Fake(), SLIDERS, update, figs)
-    assert inside == [[True, True]]
-    assert not any(f._in_batch_mode for f in figs)
+    panel = ControlPanel(fake_run, Fake(), SLIDERS, update, figs)
+    for f in figs:  # the charts' state (what the browser draws) holds the run's data
+        assert json.loads(f.widget.figure_data)[0]["y"] == list(panel.result.y)
+    panel.set(rate=4.5)
+    for f in figs:
+        assert json.loads(f.widget.figure_data)[0]["y"] == list(panel.result.y)
+
+
+def test_figures_must_be_lab_figures():
+    with pytest.raises(TypeError, match="LabFigure"):
+        ControlPanel(fake_run, Fake(), SLIDERS, lambda r: None, [object()])
 
 
 # ---- share codes ----------------------------------------------------------------------------------

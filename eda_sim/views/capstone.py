@@ -12,7 +12,6 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import plots, theory
@@ -44,7 +43,7 @@ def _value_text(criterion: str, value: float) -> str:
 
 
 # -- the rubric as bars -------------------------------------------------------------------------------
-def rubric_figure(height: int = 380) -> go.FigureWidget:
+def rubric_figure(height: int = 380) -> plots.LabFigure:
     """Points per criterion: the team's design and the best preset, with each criterion's maximum."""
     fig = plots.figure("Rubric", "points (the label at each bar is what was measured)", "criterion", height=height)
     labels = [f"{c.label} (/{c.points:g})" for c in cap.RUBRIC]
@@ -64,7 +63,7 @@ def rubric_figure(height: int = 380) -> go.FigureWidget:
 
 
 def show_rubric(fig, mine: cap.CapstoneResult, best_name: str, best: cap.CapstoneResult) -> None:
-    """Write both rubrics into ``fig`` (inside ``batch_update``)."""
+    """Write both rubrics into ``fig``."""
     for name, r in (("your design", mine), ("best preset", best)):
         table = r.rubric
         trace = fig.data[plots.trace_index(fig, name)]
@@ -75,10 +74,10 @@ def show_rubric(fig, mine: cap.CapstoneResult, best_name: str, best: cap.Capston
 
 
 # -- the timeline -------------------------------------------------------------------------------------
-def timeline_figure(scenario: cap.Scenario = cap.SCENARIO, height: int = 760) -> go.FigureWidget:
+def timeline_figure(scenario: cap.Scenario = cap.SCENARIO, height: int = 760) -> plots.LabFigure:
     """Four stacked charts over the scenario's time, with the spike, the outage and the crash shaded."""
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=ROWS,
-                        figure=go.FigureWidget())
+                        figure=plots.LabFigure())
     fig.layout.update(template=plots.TEMPLATE, height=height, margin=dict(l=64, r=16, t=100, b=52),
                       title=dict(text="Your design through the scenario (2-second bins, by order time)", x=0.0,
                                  xanchor="left", y=0.99, yanchor="top", font=dict(size=15)),
@@ -116,7 +115,7 @@ def timeline_figure(scenario: cap.Scenario = cap.SCENARIO, height: int = 760) ->
 
 
 def show_timeline(fig, mine: cap.CapstoneResult, best_name: str, best: cap.CapstoneResult) -> None:
-    """Write both designs' timelines into ``fig`` (inside ``batch_update``)."""
+    """Write both designs' timelines into ``fig``."""
     s = mine.scenario
     you, other = mine.timeline(), best.timeline()
     t = you["time"].to_numpy()
@@ -185,12 +184,12 @@ def panel(**overrides) -> ControlPanel:
     first = [i for i, s in enumerate(p.sliders) if s.param in cap.INTERACTIONS]
     rest = [i for i in range(n) if i not in first]
     p.controls_box.children = [rows[i] for i in first + rest] + rows[n:]  # the four toggles on top
-    p.widget.children = (p.controls_box, rubric, defence, timeline)
+    p.widget.children = (p.controls_box, rubric.widget, defence, timeline.widget)
     return p
 
 
 # -- the leaderboard ----------------------------------------------------------------------------------
-def leaderboard_figure(seed: int = 1, scenario: cap.Scenario = cap.SCENARIO, height: int = 330) -> go.FigureWidget:
+def leaderboard_figure(seed: int = 1, scenario: cap.Scenario = cap.SCENARIO, height: int = 330) -> plots.LabFigure:
     """The presets as stacked bars of points per criterion, best at the top, totals at the end."""
     board = cap.leaderboard(seed, scenario)
     fig = plots.figure(f"Leaderboard of the presets (seed {seed})", "points (out of 100)", "preset", height=height)

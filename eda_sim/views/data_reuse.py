@@ -221,12 +221,11 @@ def panel(**overrides) -> ControlPanel:
 
 
 def grid(*figs, columns: int = 2) -> widgets.GridBox:
-    """Figures in rows of ``columns`` equal-width cells (their traces written into the widget state, so
-    Voila shows them: see ``plots.sync_state``)."""
-    for fig in figs:
-        plots.sync_state(fig, layout=True)
-    return widgets.GridBox(children=list(figs), layout=widgets.Layout(
-        grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", grid_gap="8px", width="100%"))
+    """Figures in rows of up to ``columns`` equal-width cells that wrap when the page is narrow."""
+    return widgets.GridBox(children=[fig.widget for fig in figs], layout=widgets.Layout(
+        grid_template_columns=f"repeat(auto-fit, minmax(max(min(100%, {plots.MIN_CHART_WIDTH}px), "
+                              f"calc((100% - {columns - 1} * 8px) / {columns})), 1fr))",
+        grid_gap="8px", width="100%"))
 
 
 def sweep_figures(params=None) -> tuple:

@@ -3,13 +3,10 @@
 :class:`FlowAnimator` draws one run of :class:`eda_sim.flow.OrderExample` twice, event-driven on top
 and request/response below, and moves through simulated time with a play/pause button, a frame
 slider and step buttons (``ipywidgets.Play``, not plotly animation frames, so it also works in
-Voilà). Every frame only sets trace data inside ``batch_update()``; the positions were computed once
-per run by :mod:`eda_sim.flow`. Under it a small chart shows orders answered and orders done over
-time, with a cursor at the current moment.
-
-Voilà builds a page from the widgets' *state* once the notebook has run, so changes a FigureWidget
-sends as messages before its page exists are lost there. After each change the figures' state is
-therefore written back (:meth:`FlowAnimator.sync`): cheap, because a frame changes only trace data.
+Voilà). Every frame only sets trace data; the positions were computed once per run by
+:mod:`eda_sim.flow`, and a frame sends only the figure's data to the browser, not its layout
+(:meth:`eda_sim.plots.LabFigure.sync`). Under it a small chart shows orders answered and orders done
+over time, with a cursor at the current moment.
 
 :func:`panel` adds sliders (order rate, burst, billing time, workers) that rebuild the run.
 """
@@ -17,7 +14,6 @@ therefore written back (:meth:`FlowAnimator.sync`): cheap, because a frame chang
 from __future__ import annotations
 
 import time
-from copy import deepcopy
 
 import ipywidgets as widgets
 import numpy as np
@@ -112,7 +108,7 @@ def _decorations(lay: flow.Layout, row: int) -> tuple[list, list]:
 class FlowAnimator:
     """The animated message flow of one :class:`~eda_sim.flow.OrderAnimation`, both architectures.
 
-    ``figure`` (the two rows) and ``timeline`` (answered and done over time) are FigureWidgets;
+    ``figure`` (the two rows) and ``timeline`` (answered and done over time) are LabFigures;
     ``widget`` holds them with the player: play/pause, a frame slider, step buttons and a speed
     choice. :meth:`show` draws frame ``k``; :meth:`load` swaps in another run (same frame kept).
     ``last_ms`` is the kernel time of the last frame drawn.
@@ -150,7 +146,7 @@ class FlowAnimator:
         self.goto(start)
         player = widgets.HBox([self.play, back, fwd, self.slider, self.clock, self.speed],
                               layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        self.widget = widgets.VBox([player, self.figure, self.caption, self.timeline])
+        self.widget = widgets.VBox([player, self.figure.widget, self.caption, self.timeline.widget])
 
     # -- controls ---------------------------------------------------------------------------------
     @property
@@ -174,25 +170,20 @@ class FlowAnimator:
         self.slider.value = k
         return k
 
-    def sync(self, layout: bool = False) -> None:
-        """Write the figures' current data (and layout) into their widget state (see the module doc)."""
-        for fig in (self.figure, self.timeline):
-            if fig._in_batch_mode:
-                continue  # a caller's batch_update: its edits reach the state at the next sync
-            fig._widget_data = deepcopy(fig._data)
-            if layout:
-                fig._widget_layout = deepcopy(fig._layout_obj._props)
+    def sync(self) -> None:
+        """Send what changed in both figures to the browser."""
+        self.figure.sync()
+        self.timeline.sync()
 
     def _set_interval(self) -> None:
         dt = self.traces["eda"].dt or 0.05
         self.play.interval = max(20, int(round(1000 * dt / SPEEDS[self.speed.value])))
 
     def _repr_mimebundle_(self, **kwargs):
-        self.sync(layout=True)
         return self.widget._repr_mimebundle_(**kwargs)
 
     # -- figures ----------------------------------------------------------------------------------
-    def _make_figure(self) -> go.FigureWidget:
+    def _make_figure(self) -> plots.LabFigure:
         fig = go.Figure(make_subplots(rows=2, cols=1, vertical_spacing=0.03))
         fig.update_layout(template=plots.TEMPLATE, height=700, margin=dict(l=8, r=8, t=8, b=8),
                           legend=dict(orientation="h", x=0.0, y=-0.01, yanchor="top", xanchor="left",
@@ -230,7 +221,7 @@ class FlowAnimator:
             add("totals", mode="text", textfont=dict(size=12, color=c), textposition="middle left")
             if row == 1:
                 add("clock", mode="text", textfont=dict(size=16, color=INK), textposition="middle right")
-        return go.FigureWidget(fig)  # created with everything in it: its first state is complete
+        return plots.LabFigure(fig)
 
     def _add(self, fig, row: int, arch: str, key: str, **kw) -> None:
         xref, yref = _axes(row)
@@ -238,10 +229,9 @@ class FlowAnimator:
                         textposition=kw.pop("textposition", "middle center"), **kw)
         self._index[(arch, key)] = len(fig.data) - 1
 
-    def _make_timeline(self) -> go.FigureWidget:
+    def _make_timeline(self) -> plots.LabFigure:
         fig = plots.figure("Orders answered and orders done, as time passes", "simulated time (s)",
                            "orders (cumulative)", height=300)
-        fig = go.Figure(fig)
         for name, arch, dash in (("EDA: client answered (broker ack)", "eda", "dot"),
                                  ("EDA: work done (Billing and Audit)", "eda", None),
                                  ("R/R: client answered = work done", "rr", None)):
@@ -249,7 +239,7 @@ class FlowAnimator:
             fig.data[-1].line.update(shape="hv", width=2.5)
         plots.line(fig, "now (the moment drawn above)", color=INK, dash="dash")
         plots.shade_window(fig, 0, 1, label="burst")
-        return go.FigureWidget(fig)
+        return fig
 
     # -- data -------------------------------------------------------------------------------------
     def load(self, animation: flow.OrderAnimation) -> None:
@@ -260,20 +250,19 @@ class FlowAnimator:
         self._labels = {a: (t.order + 1).astype(str) for a, t in self.traces.items()}
         layouts = {a: t.layout for a, t in self.traces.items()}
         frames = self.traces["eda"].frames
-        with self.figure.batch_update(), self.timeline.batch_update():
-            if layouts != self._layouts:
-                shapes, notes = [], []
-                for row, arch in enumerate(ARCHS, start=1):
-                    s, n = _decorations(layouts[arch], row)
-                    shapes += s
-                    notes += n
-                self._decorate(shapes, notes)
-                self._layouts = layouts
-            self._timeline_lines(animation)
-            self.play.max = self.slider.max = frames - 1
-            self._set_interval()
-            self._draw(min(self.frame, frames - 1))
-        self.sync(layout=True)
+        if layouts != self._layouts:
+            shapes, notes = [], []
+            for row, arch in enumerate(ARCHS, start=1):
+                s, n = _decorations(layouts[arch], row)
+                shapes += s
+                notes += n
+            self._decorate(shapes, notes)
+            self._layouts = layouts
+        self._timeline_lines(animation)
+        self.play.max = self.slider.max = frames - 1
+        self._set_interval()
+        self._draw(min(self.frame, frames - 1))
+        self.sync()
 
     def _decorate(self, shapes: list, notes: list) -> None:
         """Set the drawing's shapes and annotations, touching only those that changed (it is faster)."""
@@ -304,8 +293,7 @@ class FlowAnimator:
     def show(self, k: int) -> None:
         """Draw frame ``k`` in both rows and move the timeline's cursor."""
         start = time.perf_counter()
-        with self.figure.batch_update(), self.timeline.batch_update():
-            self._draw(k)
+        self._draw(k)
         self.sync()
         self.last_ms = (time.perf_counter() - start) * 1000
 
@@ -373,25 +361,14 @@ _CAPTION = (
 )
 
 
-class _Panel(ControlPanel):
-    """The ControlPanel of notebook 00: its display also writes the animation's state (for Voilà)."""
-
-    animator: FlowAnimator
-
-    def _repr_mimebundle_(self, **kwargs):
-        self.animator.sync(layout=True)
-        return super()._repr_mimebundle_(**kwargs)
-
-
 def panel(**overrides) -> ControlPanel:
     """Sliders for the example (rate, burst, billing time, workers) above the animated flow."""
     params = flow.OrderExample(**overrides)
     animator = FlowAnimator(flow.run(params))
-    p = _Panel(flow.run, params, SLIDERS, animator.load, [animator.figure, animator.timeline],
+    p = ControlPanel(flow.run, params, SLIDERS, animator.load, [animator.figure, animator.timeline],
                name="start_here", show_figures=False)
     p.widget.children = (p.controls_box, animator.widget)
     p.animator = animator
-    animator.sync(layout=True)
     return p
 
 

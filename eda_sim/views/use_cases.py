@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import plots
@@ -35,20 +34,20 @@ def _guide_text(case: str, arch: str) -> str:
     return f"{GUIDE_GLYPH[mark]} {comment.replace(' / ', ' /<br>')}".strip()
 
 
-def _style(fig: go.FigureWidget, title: str, height: int) -> None:
+def _style(fig: plots.LabFigure, title: str, height: int) -> None:
     fig.update_layout(template=plots.TEMPLATE, height=height, title=dict(text=title, x=0.0, xanchor="left",
                                                                           font=dict(size=15)),
                       margin=dict(l=16, r=16, t=96, b=40))
 
 
-def scorecard_figure() -> go.FigureWidget:
+def scorecard_figure() -> plots.LabFigure:
     """Three heatmaps side by side, one row per use case: the measured weighted scores (R/R, EDA), the
     guide's ✅/⚠️, and whether the measured winner is the guide's pick."""
     base = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.44, 0.40, 0.16],
                          horizontal_spacing=0.015,
                          subplot_titles=("measured: weighted score (0–1), your weights", "the guide's table",
                                          "same pick?"))
-    fig = go.FigureWidget(base)
+    fig = plots.LabFigure(base)
     empty = [[0.0, 0.0] for _ in CASES]
     fig.add_heatmap(z=empty, x=COLUMNS, y=ROWS, zmin=0, zmax=1, colorscale=SCORE_SCALE, name="measured",
                     text=[["", ""] for _ in CASES], texttemplate="%{text}", textfont=dict(size=13), showscale=False,
@@ -93,12 +92,12 @@ def update_scorecard(fig, card) -> None:
     fig.data[2].z, fig.data[2].text = agree, verdict
 
 
-def detail_figure() -> go.FigureWidget:
+def detail_figure() -> plots.LabFigure:
     """One panel per criterion: the raw measured mean for R/R and EDA, with its 95 % interval."""
     names = list(CRITERIA)
     base = make_subplots(rows=1, cols=len(names), horizontal_spacing=0.06,
                          subplot_titles=[SUBPLOT_TITLES[n] for n in names])
-    fig = go.FigureWidget(base)
+    fig = plots.LabFigure(base)
     for i, name in enumerate(names):
         for arch in ARCHS:
             fig.add_scatter(x=[ARCH_SHORT[arch]], y=[0.0], mode="markers+text", name=plots.LABELS[arch],
@@ -170,12 +169,12 @@ def panel(**overrides) -> ControlPanel:
         update_detail(detail, card, card.params.detail)
 
     p = ControlPanel(exp.run, params, exp.sliders, update, [heat, detail], name="scorecard", show_figures=False)
-    p.widget = widgets.VBox([p.controls_box, heat, detail])
+    p.widget = widgets.VBox([p.controls_box, heat.widget, detail.widget])
     return p
 
 
 # -- where the guide's verdict flips --------------------------------------------------------------------------
-def flips_figure(flips) -> go.FigureWidget:
+def flips_figure(flips) -> plots.LabFigure:
     """Weighted scores of R/R and EDA at the default setting (open circles) and after one change (filled),
     per scenario (``flips``: the table of :func:`eda_sim.experiments.use_cases.flips`), with the winners."""
     fig = plots.figure("Change one thing and the verdict flips", "weighted score (0–1, equal weights)",

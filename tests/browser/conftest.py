@@ -37,9 +37,7 @@ SERVER_STOP_TIMEOUT_S = 20
 # Flags for Debian's Chromium on a machine with no network but loopback.  Playwright adds
 # --headless, --no-first-run and a fresh temporary --user-data-dir by itself.
 # Every host name but localhost resolves to "not found" inside the browser, so a request to
-# another host fails at once (the tests still see and report it).  Blocking with Playwright's
-# page.route() instead would intercept every request, which slows module loading enough that
-# anywidget gives up initialising plotly's FigureWidget models (its 2 s limit) in Voilà.
+# another host fails at once (the tests still see and report it) and never waits on a network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -239,6 +237,7 @@ def lab_server(browser_requirements: str, tmp_path_factory: pytest.TempPathFacto
         f"--ServerApp.root_dir={REPO_ROOT}",
         f"--LabApp.user_settings_dir={settings_dir}",
         f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands, toggle the side bar
     ]
     base = f"http://127.0.0.1:{port}"
     server = ServerProcess(

@@ -1,0 +1,122 @@
+// The lab's chart widget for JupyterLab and Voilà.
+//
+// plotly.js is its "cartesian" bundle (scatter, bar, heatmap, box, histogram, ...: 1.4 MB instead of
+// 4.6 MB for every trace type), enough for every chart of the lab.
+//
+// Why not plotly's FigureWidget: it ships plotly.js (~5 MB) inside every chart's widget state, and
+// anywidget gives up on a model that takes over 2 s to set up, so pages with many charts go dead
+// in Voilà. Here plotly.js is one lazily loaded chunk of this extension, fetched once per page from
+// the local server; a chart's state is only its figure as JSON (data and layout apart, so a change
+// of data alone sends no layout). Every change is drawn with Plotly.react, which updates the
+// existing plot (zoom kept through layout.uirevision).
+
+const { DOMWidgetModel, DOMWidgetView, IJupyterWidgetRegistry } = require('@jupyter-widgets/base');
+
+const NAME = 'eda-lab-charts';
+const VERSION = require('../package.json').version;
+
+let plotlyPromise = null;
+
+/** plotly.js, loaded once per page (a separate chunk of this extension, never a CDN). */
+function loadPlotly() {
+  if (plotlyPromise === null) {
+    plotlyPromise = import(/* webpackChunkName: "plotly" */ 'plotly.js-cartesian-dist-min').then(
+      (module) => module.default || module
+    );
+  }
+  return plotlyPromise;
+}
+
+const CONFIG = {
+  displaylogo: false,
+  responsive: false, // the view resizes the chart itself when its box changes (ResizeObserver)
+  modeBarButtonsToRemove: ['select2d', 'lasso2d', 'toImage'],
+};
+
+class ChartModel extends DOMWidgetModel {
+  defaults() {
+    return {
+      ...super.defaults(),
+      _model_name: 'ChartModel',
+      _model_module: NAME,
+      _model_module_version: VERSION,
+      _view_name: 'ChartView',
+      _view_module: NAME,
+      _view_module_version: VERSION,
+      figure_data: '[]',
+      figure_layout: '{}',
+    };
+  }
+}
+
+class ChartView extends DOMWidgetView {
+  render() {
+    this.el.classList.add('eda-chart');
+    this.el.style.width = '100%';
+    this.el.style.minWidth = '0';
+    this.plot = document.createElement('div');
+    this.plot.className = 'eda-chart-plot';
+    this.plot.style.width = '100%';
+    this.el.appendChild(this.plot);
+    this.queued = false;
+    this.drawing = Promise.resolve();
+    this.width = 0;
+    this.listenTo(this.model, 'change:figure_data change:figure_layout', this.scheduleDraw);
+    this.observer = new ResizeObserver(() => this.onResize());
+    this.observer.observe(this.el);
+    this.scheduleDraw();
+  }
+
+  /** Draw the latest figure once the running draw ends; changes arriving meanwhile coalesce. */
+  scheduleDraw() {
+    if (this.queued) {
+      return;
+    }
+    this.queued = true;
+    this.drawing = this.drawing
+      .then(() => {
+        this.queued = false;
+        return this.draw();
+      })
+      .catch((error) => console.error(`${NAME}: could not draw a chart`, error));
+  }
+
+  async draw() {
+    const Plotly = await loadPlotly();
+    const data = JSON.parse(this.model.get('figure_data') || '[]');
+    const layout = { ...JSON.parse(this.model.get('figure_layout') || '{}'), autosize: true };
+    delete layout.width; // always the width of the box the chart sits in
+    this.width = this.el.clientWidth;
+    await Plotly.react(this.plot, data, layout, CONFIG);
+    this.onResize(); // the box may have changed while plotly was drawing
+  }
+
+  onResize() {
+    const width = this.el.clientWidth;
+    if (width > 0 && width !== this.width && this.plot.classList.contains('js-plotly-plot')) {
+      this.width = width;
+      loadPlotly().then((Plotly) => Plotly.Plots.resize(this.plot));
+    }
+  }
+
+  remove() {
+    if (this.observer) {
+      this.observer.disconnect();
+    }
+    if (plotlyPromise !== null && this.plot) {
+      plotlyPromise.then((Plotly) => Plotly.purge(this.plot));
+    }
+    return super.remove();
+  }
+}
+
+module.exports = [
+  {
+    id: `${NAME}:plugin`,
+    requires: [IJupyterWidgetRegistry],
+    autoStart: true,
+    activate(app, registry) {
+      registry.registerWidget({ name: NAME, version: VERSION, exports: { ChartModel, ChartView } });
+    },
+  },
+];
