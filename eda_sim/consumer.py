@@ -91,12 +91,12 @@ class Consumer:
             self._procs.append(env.process(self._poll()))
 
     def _lean(self) -> bool:
-        """Whether the workers can be alarm-driven :class:`_Worker` objects: no database queries to make
-        (they are SimPy processes of the database) and no subclass with its own ``_work``."""
-        return self.db is None and type(self)._work is Consumer._work
+        """Whether the workers can be alarm-driven :class:`_Worker` objects (not for a subclass with its
+        own ``_work``)."""
+        return type(self)._work is Consumer._work
 
     def _work(self):
-        """A worker as a SimPy process: the general form (database queries, subclasses)."""
+        """A worker as a SimPy process: the form a subclass adapts (:class:`_Worker` is the lean one)."""
         env, buffer, system = self.env, self.buffer, self.system
         draws, health = self.draws, self.health
         db = self.db
@@ -188,14 +188,14 @@ class Consumer:
 
 
 class _Worker:
-    """One worker of a consumer without database queries, driven by alarms instead of a SimPy process.
+    """One worker of a consumer, driven by alarms instead of a SimPy process.
 
     It does what :meth:`Consumer._work` does, step for step, with its events queued where the process
     queued its own (see :mod:`eda_sim.alarm`): the same run gives the same numbers, at about half the
     cost per message. ``is_alive`` and ``interrupt`` are what a crash asks of a process.
     """
 
-    __slots__ = ("consumer", "env", "is_alive", "mid", "start", "idle_since", "_service", "_wake")
+    __slots__ = ("consumer", "env", "is_alive", "mid", "start", "idle_since", "_service", "_wake", "_query")
 
     def __init__(self, consumer: Consumer):
         env = self.env = consumer.env
@@ -203,6 +203,7 @@ class _Worker:
         self.is_alive = True
         self.mid = -1  # the message in service, -1 when none
         self.start = self.idle_since = 0.0
+        self._query = None  # the database query in progress
         self._service = Alarm(env, self._served)
         self._wake = Alarm(env, self._woken)
         Alarm(env, self._next).set(0, URGENT)  # where a new process's Initialize event goes
@@ -227,8 +228,32 @@ class _Worker:
 
     def _served(self, _) -> None:
         c = self.consumer
+        if c.db is not None:
+            self._run_query(0)
+            return
         health = c.health
-        failed = health.fail > 0 and c._fail_rng.random() < health.fail
+        self._processed(health.fail > 0 and c._fail_rng.random() < health.fail)
+
+    def _run_query(self, i: int) -> None:
+        """Query ``i`` of the message's reads then writes; a failed query fails the message."""
+        c = self.consumer
+        if i == c.reads + c.writes:
+            self._query = None
+            health = c.health
+            self._processed(health.fail > 0 and c._fail_rng.random() < health.fail)
+            return
+
+        def done(ok: bool) -> None:
+            if ok:
+                self._run_query(i + 1)
+            else:
+                self._query = None
+                self._processed(True)
+
+        self._query = c.db.start_query("read" if i < c.reads else "write", self.mid, done)
+
+    def _processed(self, failed: bool) -> None:
+        c = self.consumer
         now = self.env._now
         c.system.busy_time += now - self.start
         c.busy -= 1
@@ -244,6 +269,8 @@ class _Worker:
         c = self.consumer
         if self.mid >= 0:  # in service: the work done so far counts as busy time
             self._service.cancel()
+            if self._query is not None:
+                self._query.abandon()
             c.system.busy_time += self.env._now - self.start
             c.busy -= 1
         else:

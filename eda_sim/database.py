@@ -87,17 +87,39 @@ class Database:
         if self._waiters:
             Alarm(self.env, self._grant).set(0)
 
+    def _must_wait(self) -> bool:
+        """Whether a new query queues: someone is ahead, or an earlier grant has still to resume (then the
+        query is granted at once but resumes after it, as a Resource request would), or no connection."""
+        return bool(self._waiters) or self._waking > 0 or self.in_use >= self.connections
+
+    def _take(self, asked: float) -> float:
+        """A query got its connection: count its wait, draw how long it holds the connection."""
+        self.waited += 1
+        self.wait_sum += self.env._now - asked
+        return self._draw() * self.health.slow
+
+    def _outcome(self, kind: str) -> bool:
+        """After the query time: False if it failed (counted as an error), else count the read or write."""
+        health = self.health
+        if health.fail and self._fail_rng.random() < health.fail:
+            self.errors += 1
+            return False
+        if kind == "write":
+            self.writes += 1
+            self.system.count("db_writes")
+        else:
+            self.reads += 1
+            self.system.count("db_reads")
+        return True
+
     def query(self, kind: str = "read", mid: int | None = None):
         """A SimPy process step: ``yield from db.query("read")``. Raises DatabaseError on failure."""
-        health = self.health
-        if health.down:
+        if self.health.down:
             self.errors += 1
             raise DatabaseError(f"{self.name} is down")
         env = self.env
         asked = env._now
-        if self._waiters or self._waking or self.in_use >= self.connections:
-            # Wait in line. (With nobody waiting but an earlier grant still to resume, this query is
-            # granted at once but resumes after it, as a Resource request would.)
+        if self._must_wait():
             ev = Event(env)
             ev.callbacks.append(self._woken)
             self._waiters.append(ev)
@@ -105,29 +127,90 @@ class Database:
             try:
                 yield ev
             except BaseException:
-                if ev.triggered:  # granted, not yet resumed: hand the connection back
-                    self._release()
-                else:
-                    self._waiters.remove(ev)
-                    if self._waiters:
-                        Alarm(env, self._grant).set(0)  # the Resource's release event for a cancelled request
+                self._leave(ev)
                 raise
         else:
             self.in_use += 1  # a free connection and nobody ahead: no event needed to take it
         try:
-            self.waited += 1
-            self.wait_sum += env._now - asked
-            held = self._draw() * health.slow
+            held = self._take(asked)
             yield Timeout(env, held)
             self.busy_time += held
         finally:
             self._release()
-        if health.fail and self._fail_rng.random() < health.fail:
-            self.errors += 1
+        if not self._outcome(kind):
             raise DatabaseError(f"{self.name} query failed")
-        if kind == "write":
-            self.writes += 1
-            self.system.count("db_writes")
+
+    def _leave(self, ev) -> None:
+        """A waiting query's caller gave up (a crash): hand back its connection if it was granted one,
+        else leave the line (the Resource then processed a release event: the alarm in its place)."""
+        if ev.triggered:
+            self._release()  # granted, not yet resumed
         else:
-            self.reads += 1
-            self.system.count("db_reads")
+            self._waiters.remove(ev)
+            if self._waiters:
+                Alarm(self.env, self._grant).set(0)
+
+    def start_query(self, kind: str, mid: int | None, done) -> _Query | None:
+        """:meth:`query` for code driven by callbacks rather than a SimPy process: run one query now and
+        call ``done(ok)`` when it is over (``ok`` False: the database is down or failed it). Its events go
+        where the process form puts them. Returns a handle whose ``abandon()`` gives up the query."""
+        if self.health.down:
+            self.errors += 1
+            done(False)
+            return None
+        return _Query(self, kind, done)
+
+
+class _Query:
+    """One query of :meth:`Database.start_query`: waiting for a connection, then holding it."""
+
+    __slots__ = ("db", "kind", "done", "asked", "held", "abandoned", "_grant", "_timer")
+
+    def __init__(self, db: Database, kind: str, done):
+        self.db, self.kind, self.done = db, kind, done
+        self.abandoned = False
+        self.asked = db.env._now
+        self._grant = self._timer = None
+        if db._must_wait():
+            self._grant = Alarm(db.env, self._granted)
+            db._waiters.append(self._grant)
+            db._grant()
+        else:
+            db.in_use += 1
+            self._hold()
+
+    def _granted(self, _) -> None:
+        self.db._waking -= 1
+        self._grant = None
+        if not self.abandoned:
+            self._hold()
+
+    def _hold(self) -> None:
+        db = self.db
+        self.held = db._take(self.asked)
+        self._timer = Alarm(db.env, self._over)
+        self._timer.set(self.held)
+
+    def _over(self, _) -> None:
+        db = self.db
+        self._timer = None
+        db.busy_time += self.held
+        db._release()
+        self.done(db._outcome(self.kind))
+
+    def abandon(self) -> None:
+        """The caller is gone (a crash): give back the connection, or the place in line."""
+        db = self.db
+        self.abandoned = True
+        if self._timer is not None:  # holding a connection
+            self._timer.cancel()
+            self._timer = None
+            db._release()
+        elif self._grant is not None:
+            if self._grant.pending:  # granted, its event still to come (it will only count itself done)
+                db._release()
+            else:
+                db._waiters.remove(self._grant)
+                self._grant = None
+                if db._waiters:
+                    Alarm(db.env, db._grant).set(0)
