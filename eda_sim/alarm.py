@@ -26,7 +26,7 @@ class Alarm:
     still queued), so the owner makes a new one.
     """
 
-    __slots__ = ("env", "callbacks", "_ok", "_value", "_fire", "_queue", "_eid")
+    __slots__ = ("env", "callbacks", "_ok", "_value", "_fire", "queue", "eid")
 
     def __init__(self, env, fn):
         self.env = env
@@ -34,13 +34,13 @@ class Alarm:
         self._ok = True
         self._value = None
         self._fire = [fn]  # SimPy's step reads this list and never changes it, so one list serves every firing
-        self._queue = env._queue
-        self._eid = env._eid
+        self.queue = env._queue  # the environment's event queue and id counter, for set() and its
+        self.eid = env._eid  # inlined copies in the per-message paths (consumer, producer)
 
     def set(self, delay: float, priority: int = NORMAL) -> None:
         """Fire ``delay`` seconds from now (what ``env.schedule(event, priority, delay)`` does)."""
         self.callbacks = self._fire
-        heappush(self._queue, (self.env._now + delay, priority, next(self._eid), self))
+        heappush(self.queue, (self.env._now + delay, priority, next(self.eid), self))
 
     def succeed(self) -> None:
         """Fire now, after the events already queued for this moment: an ``Event.succeed()`` look-alike,

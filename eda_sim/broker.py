@@ -219,9 +219,11 @@ class WorkQueue(Broker):
         return k
 
     def ack(self, consumer, mids) -> None:
+        unacked = consumer.unacked
         for mid in mids:
-            del consumer.unacked[mid]
-        self.ready_for_more(consumer)
+            del unacked[mid]
+        if not consumer.in_idle:  # (what ready_for_more checks first: this runs once per message)
+            self.ready_for_more(consumer)
 
     def nack(self, consumer, mid: int, requeue: bool = True) -> None:
         """Processing failed: requeue at the head, or dead-letter when requeue is False or the limit is hit."""

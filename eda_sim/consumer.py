@@ -8,11 +8,12 @@ it, so runs that differ only in the number of consumers still share every servic
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 import simpy
 
 from . import validate as v
-from .alarm import URGENT, Alarm
+from .alarm import NORMAL, URGENT, Alarm
 from .database import DatabaseError
 from .distributions import as_distribution
 from .fault import Health
@@ -216,9 +217,11 @@ class _Worker:
             self.idle_since = self.env._now
             return
         mid = self.mid = c.buffer.popleft()
-        self.start = self.env._now
+        now = self.start = self.env._now
         c.busy += 1
-        self._service.set(c.draws[mid] * c.health.slow)
+        alarm = self._service  # alarm.set(service time), inlined: this runs once per message
+        alarm.callbacks = alarm._fire
+        heappush(alarm.queue, (now + c.draws[mid] * c.health.slow, NORMAL, next(alarm.eid), alarm))
 
     def _woken(self, _) -> None:
         c = self.consumer
@@ -231,8 +234,15 @@ class _Worker:
         if c.db is not None:
             self._run_query(0)
             return
+        # _processed(), inlined: this runs once per message
         health = c.health
-        self._processed(health.fail > 0 and c._fail_rng.random() < health.fail)
+        failed = health.fail > 0 and c._fail_rng.random() < health.fail
+        now = self.env._now
+        c.system.busy_time += now - self.start
+        c.busy -= 1
+        mid, self.mid = self.mid, -1
+        c._finish(mid, failed, now)
+        self._next()
 
     def _run_query(self, i: int) -> None:
         """Query ``i`` of the message's reads then writes; a failed query fails the message."""

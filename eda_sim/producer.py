@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from . import validate as v
-from .alarm import URGENT, Alarm
+from .alarm import NORMAL, URGENT, Alarm
 from .system import BoundHit, fail_later, transactional
 from .workload import Workload
 
@@ -47,7 +49,9 @@ class Producer:
                     fail_later(system.env, exc)
                     return
             self._t = t
-            self._alarm.set(t - system.env._now)
+            alarm = self._alarm  # alarm.set(t - now), inlined: this runs once per message
+            alarm.callbacks = alarm._fire
+            heappush(alarm.queue, (system.env._now + (t - system.env._now), NORMAL, next(alarm.eid), alarm))
             return
 
     def _arrive(self, _) -> None:
