@@ -2,10 +2,10 @@
 
 Run: ``python benchmarks/bench_panels.py [panel-name-part ...]``. For each panel and slider it sets the
 slider to a few values across its range (the first move of each is a first-time run, caches cold) and
-reports the median and worst ``panel.last_ms`` (experiment run plus chart update, wall clock) and the
-same for this process's CPU time around the move, which a busy shared machine disturbs far less.
-Targets: median <= 50 ms and worst single move <= 150 ms per slider. Buttons that run long on purpose
-(06's "precision: full") are listed apart.
+reports the median and worst ``panel.last_ms`` (experiment run, figure update and sending the charts'
+new data to the browser; wall clock) and the same for this process's CPU time around the move, which a
+busy shared machine disturbs far less. Targets: median <= 50 ms and worst single move <= 150 ms per
+slider. Buttons that run long on purpose (06's "precision: full") are listed apart.
 """
 
 from __future__ import annotations

@@ -1,10 +1,16 @@
 """Predict-then-run questions with automatic checks and hidden solutions, the same in every notebook.
 
 * :class:`Prediction` records what the learner expects *before* a run and, after it, says whether
-  the run agreed (``reveal``). Committing to a guess first is what makes a surprise teach.
+  the run agreed (``reveal``). Committing to a guess first is what makes a surprise teach, so a
+  prediction also holds back what would give its answer away: a panel's charts (:meth:`Prediction.guard`)
+  and any table or text about the run (:meth:`Prediction.after`) appear only once the learner has
+  recorded a guess (or pressed *Skip*). That holds with Run All and in Voila, which run everything
+  before anyone reads the page.
 * :class:`MultipleChoice` and :class:`Numeric` check an answer and explain it.
-* :class:`Exercise` checks a task with a function the notebook author writes, offers a hint, and
-  keeps the solution hidden until the learner asks for it.
+* :class:`Exercise` checks a task with a function the notebook author writes.
+* Every question can carry a hint, and its solution stays out of the page until the learner
+  presses *Show solution*. The questions themselves are written in the package (``eda_sim.views``,
+  beside each notebook's panels), so the answer is not in a code cell above the input box.
 
 Every object has ``.widget`` (and displays itself in a notebook) and a programmatic
 ``.answer(value) -> (ok, feedback)``, which the tests and the notebooks' self-checks use. Prompts,
@@ -65,15 +71,39 @@ class Feedback(NamedTuple):
 
 
 class _Question:
-    """Shared parts: a Markdown prompt, a Check button and a feedback area."""
+    """Shared parts: a Markdown prompt, a Check button, a feedback area, and optional Hint and
+    Show-solution buttons (the texts enter the page only when pressed)."""
 
-    def __init__(self, prompt: str, inputs: list, button_text: str = "Check"):
-        self.prompt = prompt
+    def __init__(self, prompt: str, inputs: list, button_text: str = "Check", *, hint: str = "",
+                 solution: str = ""):
+        self.prompt, self.hint, self.solution = prompt, hint, solution
+        self.solution_shown = False
         self.feedback = widgets.HTMLMath("")   # an HTML widget that also typesets $maths$
         self.check_button = widgets.Button(description=button_text, button_style="primary")
         self.check_button.on_click(lambda _: self._on_check())
-        self.widget = widgets.VBox([widgets.HTMLMath(markdown_html(prompt)), *inputs,
-                                    self.check_button, self.feedback])
+        self.hint_area = widgets.HTMLMath("")
+        self.solution_area = widgets.HTMLMath("")
+        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
+        self.hint_button.on_click(lambda _: self.show_hint())
+        self.solution_button = widgets.Button(description="Show solution", icon="eye")
+        self.solution_button.on_click(lambda _: self.show_solution())
+        helpers = [b for b, text in ((self.hint_button, hint), (self.solution_button, solution)) if text]
+        self.buttons = widgets.HBox([self.check_button, *helpers])
+        self.widget = widgets.VBox([widgets.HTMLMath(markdown_html(prompt)), *inputs, self.buttons,
+                                    self.feedback, self.hint_area, self.solution_area])
+
+    def show_hint(self) -> str:
+        """Show the hint under the question and return it."""
+        self.hint_area.value = feedback_html(None, markdown_html(f"**Hint:** {self.hint}"))
+        return self.hint
+
+    def show_solution(self) -> str:
+        """Reveal the solution (it is not in the page until this is called) and return it."""
+        self.solution_shown = True
+        self.solution_area.value = (f'<div style="border:1px solid #ccc; padding:4px 10px">'
+                                    f'<b>Solution</b>{markdown_html(self.solution)}</div>')
+        self.solution_button.disabled = True
+        return self.solution
 
     def _on_check(self) -> None:
         raise NotImplementedError
@@ -93,7 +123,7 @@ class _Question:
 class MultipleChoice(_Question):
     """Radio buttons and a Check button; the explanation comes with the verdict."""
 
-    def __init__(self, prompt: str, options: Sequence, answer, explanation: str = ""):
+    def __init__(self, prompt: str, options: Sequence, answer, explanation: str = "", *, hint: str = ""):
         self.options = tuple(options)
         if len(self.options) < 2:
             raise ValueError("a multiple-choice question needs at least two options")
@@ -103,7 +133,8 @@ class MultipleChoice(_Question):
         # index=None: nothing is preselected, so the learner has to choose.
         self.choice = widgets.RadioButtons(options=[(str(o), o) for o in self.options], index=None,
                                            layout=widgets.Layout(width="auto"))
-        super().__init__(prompt, [self.choice])
+        solution = f"**{answer}**" + (f"\n\n{explanation}" if explanation else "")
+        super().__init__(prompt, [self.choice], hint=hint, solution=solution)
 
     def answer(self, value) -> tuple[bool, str]:
         """Select ``value`` (if it is an option) and check it."""
@@ -131,7 +162,7 @@ class Numeric(_Question):
     """A number box; the answer counts as right within ``± tolerance``."""
 
     def __init__(self, prompt: str, answer: float, tolerance: float, unit: str = "",
-                 explanation: str = ""):
+                 explanation: str = "", *, hint: str = ""):
         for name, v in (("answer", answer), ("tolerance", tolerance)):
             if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
@@ -141,7 +172,9 @@ class Numeric(_Question):
         self.unit, self.explanation = unit, explanation
         self.box = widgets.FloatText(value=0.0, description=f"answer ({unit})" if unit else "answer",
                                      style={"description_width": "initial"})
-        super().__init__(prompt, [self.box])
+        unit_text = f" {unit}" if unit else ""
+        solution = f"**{_num(self.correct)}{unit_text}**" + (f"\n\n{explanation}" if explanation else "")
+        super().__init__(prompt, [self.box], hint=hint, solution=solution)
 
     def answer(self, value) -> tuple[bool, str]:
         """Check ``value`` (a number) and show it in the box."""
@@ -175,20 +208,10 @@ class Exercise(_Question):
     def __init__(self, prompt: str, check: Callable, solution: str, hint: str = ""):
         if not callable(check):
             raise TypeError(f"check must be a function, got {check!r}")
-        self.check, self.solution, self.hint = check, solution, hint
+        self.check = check
         self.takes_value = _takes_argument(check)
         self.box = widgets.Text(placeholder="your answer", layout=widgets.Layout(width="24em"))
-        self.solution_shown = False
-        self.solution_area = widgets.HTMLMath("")   # filled only when the learner asks
-        self.hint_area = widgets.HTMLMath("")
-        self.solution_button = widgets.Button(description="Show solution", icon="eye")
-        self.solution_button.on_click(lambda _: self.show_solution())
-        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o")
-        self.hint_button.on_click(lambda _: self.show_hint())
-        buttons = [self.hint_button, self.solution_button] if hint else [self.solution_button]
-        super().__init__(prompt, [self.box] if self.takes_value else [])
-        self.widget.children = (*self.widget.children, widgets.HBox(buttons),
-                                self.hint_area, self.solution_area)
+        super().__init__(prompt, [self.box] if self.takes_value else [], hint=hint, solution=solution)
 
     def answer(self, value=None) -> tuple[bool, str]:
         """Run the check (on ``value`` if the check takes one) and show its feedback."""
@@ -199,26 +222,20 @@ class Exercise(_Question):
             return self._show(False, f"The check could not run: {type(exc).__name__}: {exc}")
         return self._show(bool(ok), str(message))
 
-    def show_hint(self) -> str:
-        self.hint_area.value = feedback_html(None, markdown_html(f"**Hint:** {self.hint}"))
-        return self.hint
-
-    def show_solution(self) -> str:
-        """Reveal the solution (it is not in the widget until this is called)."""
-        self.solution_shown = True
-        self.solution_area.value = (f'<div style="border:1px solid #ccc; padding:4px 10px">'
-                                    f'<b>Solution</b>{markdown_html(self.solution)}</div>')
-        self.solution_button.disabled = True
-        return self.solution
-
     def _on_check(self) -> None:
         self.answer(_literal(self.box.value) if self.takes_value else None)
+
+
+#: What stands in for held-back content until the learner has recorded a prediction.
+HELD_BACK = "Shown once you have recorded your prediction above."
 
 
 class Prediction(_Question):
     """Record a prediction before a run; :meth:`reveal` compares it with what the run showed.
 
     Once recorded the choice is locked, so the learner cannot quietly change it after the run.
+    Until then the prediction holds back whatever would give the answer away (:meth:`guard`,
+    :meth:`after`), and its verdict. *Skip* shows everything without recording a guess.
     """
 
     def __init__(self, prompt: str, options: Sequence):
@@ -228,8 +245,71 @@ class Prediction(_Question):
         self.choice = widgets.RadioButtons(options=[(str(o), o) for o in self.options], index=None,
                                            layout=widgets.Layout(width="auto"))
         self.predicted = None
+        self.skipped = False
         self.revealed = None
+        self._held: list[Callable[[], None]] = []
         super().__init__(prompt, [self.choice], button_text="Record prediction")
+        self.skip_button = widgets.Button(description="Skip: just show me", icon="forward",
+                                          tooltip="show the run without recording a prediction")
+        self.skip_button.on_click(lambda _: self.skip())
+        self.buttons.children = (*self.buttons.children, self.skip_button)
+        self.widget.add_class("eda-prediction")  # how the browser test finds predictions
+
+    @property
+    def done(self) -> bool:
+        """True once the learner has recorded a prediction or skipped."""
+        return self.predicted is not None or self.skipped
+
+    def guard(self, panel):
+        """Hide ``panel``'s charts (keeping its controls) until the prediction is recorded; return it."""
+        shown = tuple(panel.widget.children)
+        note = widgets.HTML(feedback_html(None, f"The charts of this run: {HELD_BACK.lower()}"))
+
+        def show() -> None:
+            panel.widget.children = shown
+
+        if not self.done:
+            panel.widget.children = (shown[0], note)
+            self._held.append(show)
+        return panel
+
+    def after(self, content) -> widgets.Widget:
+        """A box that shows ``content`` only once the prediction is recorded.
+
+        ``content`` is Markdown text, anything a notebook can display (a table, a widget), or a
+        function returning one of those, called at that moment (so it reads the current run).
+        """
+        box = widgets.Output()
+        placeholder = widgets.HTML(feedback_html(None, HELD_BACK))
+        holder = widgets.VBox([placeholder])
+
+        def show() -> None:
+            value = content() if callable(content) else content
+            if isinstance(value, str):
+                holder.children = (widgets.HTMLMath(markdown_html(value)),)
+                return
+            if isinstance(value, widgets.Widget):
+                holder.children = (value,)
+                return
+            box.outputs = ()
+            box.append_display_data(value)
+            holder.children = (box,)
+
+        if self.done:
+            show()
+        else:
+            self._held.append(show)
+        return holder
+
+    def skip(self) -> Feedback:
+        """Show everything held back without recording a prediction."""
+        if self.done:
+            return Feedback(False, "Already recorded.")
+        self.skipped = True
+        self._lock()
+        if self.revealed is not None:
+            return self._show(False, f"Skipped. The run shows: {self.revealed}.", neutral=True)
+        return self._show(False, "Skipped: the run is shown without a prediction.", neutral=True)
 
     def answer(self, value) -> tuple[bool, str]:
         """Record ``value`` as the prediction (same as clicking the button)."""
@@ -245,19 +325,27 @@ class Prediction(_Question):
         if actual not in self.options:
             raise ValueError(f"actual {actual!r} is not one of the options {self.options!r}")
         self.revealed = actual
+        if self.skipped:
+            return self._show(False, f"Skipped. The run shows: {actual}.", neutral=True)
         if self.predicted is None:
-            # Run All, or a Voila page: the run came first. Recording a prediction now still compares.
-            return self._show(False, f"The run shows: {actual}. Record your prediction above (before looking "
-                                     "at the charts) to compare it.", neutral=True)
+            # Run All, or a Voila page: the run came first. The verdict waits for the prediction.
+            return Feedback(False, "No prediction recorded yet.")
         if self.predicted == actual:
             return self._show(True, f"You predicted {self.predicted}, and the run agrees.")
         return self._show(False, f"You predicted {self.predicted}; the run shows {actual}. "
                                  "Worth asking why before reading on.", neutral=True)
 
-    def _record(self, value) -> tuple[bool, str]:
-        self.predicted = value
+    def _lock(self) -> None:
         self.choice.disabled = True
         self.check_button.disabled = True
+        self.skip_button.disabled = True
+        held, self._held = self._held, []
+        for show in held:
+            show()
+
+    def _record(self, value) -> tuple[bool, str]:
+        self.predicted = value
+        self._lock()
         if self.revealed is not None:  # the run already happened (Run All, Voila): compare at once
             return self.reveal(self.revealed)
         return self._show(True, f"Prediction recorded: {value}. Now run the experiment.", neutral=True)

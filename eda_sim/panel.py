@@ -50,6 +50,7 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_.-]*")
 _GREY = "#6b6b6b"
 _RED = "#b2182b"
 _MAX_TOGGLES = 4  # more options than this become a dropdown
+SLIDER_TRACK = "240px"  # length of every slider's track
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,11 @@ class Slider:
 
     @property
     def description(self) -> str:
-        """The label with the unit in brackets, e.g. ``"arrival rate (msg/s)"``."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """The label with the unit in brackets, e.g. ``"arrival rate (msg/s)"`` (not when the label
+        already names the unit: "DB connections", not "DB connections (connections)")."""
+        if not self.unit or self.unit.lower() in self.label.lower():
+            return self.label
+        return f"{self.label} ({self.unit})"
 
     @property
     def decimals(self) -> int:
@@ -195,11 +199,15 @@ class Slider:
             choices = [(str(o), o) for o in self.options]
             if len(choices) <= _MAX_TOGGLES:
                 return widgets.ToggleButtons(options=choices, value=value, **common)
-            return widgets.Dropdown(options=choices, value=value, **common)
+            return widgets.Dropdown(options=choices, value=value, **common,
+                                    layout=widgets.Layout(width=f"calc({description_width} + 16em)"))
         cls = widgets.IntSlider if self.integer else widgets.FloatSlider
         extra = {} if self.integer else {"readout_format": f".{self.decimals}f"}
+        # The label column, then a track of SLIDER_TRACK and the readout: the track never shrinks
+        # below 200 px however long the labels of the panel are.
+        width = f"calc({description_width} + {SLIDER_TRACK} + 5em)"
         return cls(value=value, min=self.min, max=self.max, step=self.step, readout=True,
-                   continuous_update=self.continuous, layout=widgets.Layout(width="34em"),
+                   continuous_update=self.continuous, layout=widgets.Layout(width=width, min_width=width),
                    **extra, **common)
 
 
@@ -313,7 +321,7 @@ class ControlPanel:
             self.controls[s.param] = control
             note = [widgets.Label(s.help, style={"font_size": "0.85em", "text_color": _GREY})]
             rows.append(widgets.HBox([control, *note] if s.help else [control],
-                                     layout=widgets.Layout(align_items="center")))
+                                     layout=widgets.Layout(align_items="center", flex_flow="row wrap")))
         self.seed_box = widgets.IntText(value=self.defaults.seed, description="seed",
                                         tooltip="same seed, same workload; change it for another sample",
                                         style={"description_width": width},

@@ -28,6 +28,7 @@ Typical use::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import ipywidgets as widgets
@@ -76,6 +77,11 @@ class Chart(widgets.DOMWidget):
     figure_data = traitlets.Unicode("[]").tag(sync=True)
     figure_layout = traitlets.Unicode("{}").tag(sync=True)
 
+    def __repr__(self) -> str:
+        # What a page without the extension shows instead of the chart (never the JSON itself).
+        title = (json.loads(self.figure_layout).get("title") or {}).get("text") or "untitled"
+        return f"[chart '{title}': drawn by the lab's eda-lab-charts extension, which is not loaded here]"
+
 
 class LabFigure(go.Figure):
     """A plotly Figure that is shown as a live :class:`Chart` widget.
@@ -90,6 +96,8 @@ class LabFigure(go.Figure):
         """The Chart widget showing this figure (created on first use, then kept)."""
         chart = self.__dict__.get("_chart")
         if chart is None:
+            if self.layout.uirevision is None:
+                self.layout.uirevision = "keep"  # a learner's zoom survives the next update
             chart = Chart(layout=widgets.Layout(width="100%", min_width="0"))
             self.__dict__["_chart"] = chart
             self.sync()

@@ -12,4 +12,5 @@ if ! sha256sum --status -c "$stamp" 2>/dev/null; then
 fi
 extra=()
 [ "$(id -u)" = "0" ] && extra+=(--allow-root)  # JupyterLab refuses to run as root without it
-exec jupyter lab "${extra[@]}" "$@" notebooks/00_start_here.ipynb
+# root_dir: the whole repository (README, docs) in the file browser, not just the notebook's folder
+exec jupyter lab "${extra[@]}" --ServerApp.root_dir="$PWD" "$@" notebooks/00_start_here.ipynb

@@ -161,7 +161,8 @@ def test_prediction_records_then_reveals():
 def test_prediction_button_and_missing_prediction():
     p = Prediction("Guess", ["up", "down", "flat"])
     matched, text = p.reveal("up")
-    assert not matched and "Record your prediction" in text
+    # Run All / Voila: the run came first; nothing about it may show before the learner commits.
+    assert not matched and "up" not in text and "up" not in p.feedback.value
     # Run All / Voila: the run came first; recording afterwards compares with what the run showed.
     p.choice.value = "flat"
     button(p, "Record prediction").click()
@@ -178,3 +179,51 @@ def test_feedback_is_a_tuple_that_displays_nothing_more():
     ok, text = fb
     assert ok is True and "recorded" in text
     assert fb._ipython_display_() is None
+
+
+def _page_text(widget) -> str:
+    """Everything a widget tree would put on the page as text (HTML values, labels, outputs)."""
+    parts = [str(getattr(widget, "value", "") or ""), *(str(o) for o in getattr(widget, "outputs", ()))]
+    parts.extend(_page_text(child) for child in getattr(widget, "children", ()))
+    return " ".join(parts)
+
+
+class _FakePanel:
+    def __init__(self):
+        self.widget = widgets.VBox([widgets.HTML("controls"), widgets.HTML("chart: EDA wins by 2 s")])
+
+
+def test_prediction_holds_back_what_would_spoil_it():
+    p = Prediction("Who answers first?", ["R/R", "EDA"])
+    panel = p.guard(_FakePanel())
+    table = p.after(lambda: "The run: **EDA** answered in 5 ms")
+    p.reveal("EDA")
+    before = _page_text(p.widget) + _page_text(panel.widget) + _page_text(table)
+    assert "EDA wins" not in before and "5 ms" not in before and "The run shows" not in before
+    assert "recorded your prediction" in before  # the placeholder says why it is empty
+    p.answer("R/R")
+    after = _page_text(panel.widget) + _page_text(table) + p.feedback.value
+    assert "EDA wins" in after and "5 ms" in after and "the run shows EDA" in after
+
+
+def test_prediction_skip_shows_everything_without_a_guess():
+    p = Prediction("Who answers first?", ["R/R", "EDA"])
+    panel = p.guard(_FakePanel())
+    p.reveal("EDA")
+    p.skip()
+    assert p.done and p.predicted is None and p.choice.disabled
+    assert "EDA wins" in _page_text(panel.widget) and "run shows: EDA" in p.feedback.value
+    late = p.after("shown at once")  # held-back content made after the prediction shows directly
+    assert "shown at once" in _page_text(late)
+
+
+def test_questions_keep_their_solution_out_of_the_page_until_asked():
+    q = Numeric("How many?", answer=4, tolerance=0, unit="consumers", explanation="90 x 0.04 = 3.6",
+                hint="Work per second over work per consumer.")
+    assert "3.6" not in _page_text(q.widget) and "Work per second" not in _page_text(q.widget)
+    assert q.show_hint().startswith("Work") and "Work per second" in q.hint_area.value
+    q.show_solution()
+    assert "4 consumers" in q.solution_area.value and "3.6" in q.solution_area.value
+    m = MultipleChoice("Which?", ["a", "b"], answer="b", explanation="because", hint="think")
+    assert "because" not in _page_text(m.widget)
+    assert "b" in m.show_solution() and "because" in m.solution_area.value

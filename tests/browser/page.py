@@ -96,6 +96,13 @@ window.__eda = {
         }
       }
     });
+    document.querySelectorAll('.widget-hslider').forEach((slider, i) => {
+      const track = slider.querySelector('.noUi-target') || slider.querySelector('.slider-container');
+      if (track && slider.offsetParent !== null && track.getBoundingClientRect().width < 199) {
+        const label = slider.innerText.split('\\n')[0];
+        out.push(`slider ${i} '${label}': track only ${px(track.getBoundingClientRect().width)} px`);
+      }
+    });
     document.querySelectorAll('.jp-OutputArea-output').forEach((area, i) => {
       if (area.offsetParent !== null && area.scrollWidth > area.clientWidth + 2) {
         out.push(`output ${i} scrolls sideways (${area.scrollWidth} > ${area.clientWidth} px)`);
@@ -148,7 +155,7 @@ window.__eda = {
   },
   allDrawn() {
     const charts = window.__eda.charts();
-    return charts.length > 0 && charts.every((c) => { const gd = window.__eda.gd(c); return gd && gd.data; });
+    return charts.every((c) => { const gd = window.__eda.gd(c); return gd && gd.data; });
   },
 };
 """

@@ -3,6 +3,10 @@
 For each notebook (all of ``notebooks/*.ipynb``; ``EDA_BROWSER_NOTEBOOKS="notebooks/04*"`` picks some):
 
 * JupyterLab: open it, Run All, wait for the kernel. Voilà: open the app (it runs on load).
+* Nothing answers a prediction before the learner records it: the page shows no verdict and holds
+  back the guarded charts and tables. The test then records every prediction (the first option)
+  and checks that the held-back parts and the verdicts appear, and that no output text shows NaN,
+  float noise or a raw Python repr.
 * No cell raises, no widget fails to render, no error in the browser console.
 * Every chart is drawn and shows data; Voilà shows the same charts as JupyterLab.
 * Every chart fits its box at 1280x800, 1440x900 and 1920x1080 (JupyterLab with the left side bar
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import statistics
 import time
@@ -36,6 +41,9 @@ from pathlib import Path
 
 import pytest
 
+from eda_sim.exercises import HELD_BACK
+
+from ..learner_text import problems as text_problems
 from .page import PANEL, SLIDER_HANDLE, WINDOWS, PageSession, press_and_time, slider_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +73,44 @@ def _notebooks() -> list[str]:
         found.extend(m.relative_to(REPO_ROOT).as_posix() for m in matches)
         if not matches:
             found.append(pattern)  # reported as missing by the test
+    return found
+
+
+VERDICT = re.compile(r"(?i)(the run shows|you predicted)[^\n]{0,80}")
+OUTPUT_TEXT_JS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output')).map((o) => {
+  const copy = o.cloneNode(true);
+  copy.querySelectorAll('.eda-chart, .widget-slider, .widget-readout, input, textarea').forEach((e) => e.remove());
+  return copy.innerText || ''; }).join('\\n')"""
+
+
+def _record_predictions(session: PageSession, where: str) -> list[str]:
+    """Check nothing is spoiled, record every prediction, check the held-back parts appear.
+
+    Returns the problems found (spoilers, held-back parts that stayed hidden, untidy output text).
+    """
+    page = session.page
+    found = []
+    before = page.evaluate("() => document.body.innerText")
+    spoilers = [m.group(0) for m in VERDICT.finditer(before)]
+    if spoilers:
+        found.append(f"a verdict on screen before any prediction was recorded: {spoilers[:3]}")
+    predictions = page.locator(".eda-prediction")
+    n = predictions.count()
+    for i in range(n):
+        box = predictions.nth(i)
+        box.locator("input[type=radio]").first.check()
+        box.get_by_role("button", name="Record prediction").click()
+    if n:
+        with contextlib.suppress(Exception):
+            page.wait_for_function(f"() => !document.body.innerText.includes({HELD_BACK!r})", timeout=20_000)
+        page.wait_for_timeout(500)
+    after = page.evaluate("() => document.body.innerText")
+    if HELD_BACK in after:
+        found.append(f"held-back content still hidden after recording all {n} predictions")
+    verdicts = len(VERDICT.findall(after))
+    if verdicts < n:
+        found.append(f"{n} predictions recorded but only {verdicts} verdicts shown")
+    found += text_problems(page.evaluate(OUTPUT_TEXT_JS), "output text")
     return found
 
 
@@ -144,10 +190,10 @@ def _latency(page, panel: int, handle, first_key: str, first_ms: float, where: s
 
 
 def _assert_page_ok(session: PageSession, where: str, summary: list[dict], fit: list[str],
-                    stale: list[str], latency: dict | None) -> None:
+                    stale: list[str], latency: dict | None, path: list[str]) -> None:
     page = session.page
     empty = page.evaluate("() => window.__eda.emptyCharts()")
-    failures = []
+    failures = list(path)
     if not summary:
         failures.append("no chart on the page")
     if empty:
@@ -246,6 +292,7 @@ def test_notebook_in_jupyterlab(notebook, browser, lab_server, latency_report, a
         _run_in_lab(session, lab_server, notebook)
         errors = session.page.evaluate("() => window.__eda.errors()")
         assert not errors, f"{where} raised while running:\n" + "\n".join(errors)
+        path = _record_predictions(session, where)
         session.wait_all_drawn(60)
         summary = session.settle()
         _LAB_SUMMARIES[notebook] = summary
@@ -256,7 +303,7 @@ def test_notebook_in_jupyterlab(notebook, browser, lab_server, latency_report, a
         session.screenshot(SCREENSHOT_DIR / f"lab_{Path(notebook).stem}.png")
         _record(latency_report, f"lab:{notebook}", latency=latency, charts=len(summary),
                 panels=session.page.locator(PANEL).count(), run_all_and_draw_s=round(ready_s, 1))
-        _assert_page_ok(session, where, summary, fit, stale, latency)
+        _assert_page_ok(session, where, summary, fit, stale, latency, path)
     except BaseException:
         with contextlib.suppress(Exception):
             session.screenshot(SCREENSHOT_DIR / f"lab_{Path(notebook).stem}_failure.png")
@@ -277,15 +324,18 @@ def test_notebook_in_voila(notebook, browser, voila_server, latency_report, arti
         start = time.monotonic()
         page.goto(f"{voila_server.url}/voila/render/{urllib.parse.quote(notebook)}",
                   timeout=NOTEBOOK_RUN_TIMEOUT_S * 1000, wait_until="commit")
-        page.wait_for_function("() => document.querySelector('.eda-chart') || window.__eda.errors().length",
-                               timeout=NOTEBOOK_RUN_TIMEOUT_S * 1000)
+        page.wait_for_function("() => document.querySelector('.eda-chart, .eda-panel') || "
+                               "window.__eda.errors().length", timeout=NOTEBOOK_RUN_TIMEOUT_S * 1000)
         errors = page.evaluate("() => window.__eda.errors()")
         assert not errors, f"{where} raised while running:\n" + "\n".join(errors)
         page.wait_for_function("() => !document.querySelector('#loading, .voila-spinner') || "
                                "getComputedStyle(document.querySelector('#rendered_cells')).display !== 'none'",
                                timeout=NOTEBOOK_RUN_TIMEOUT_S * 1000)
-        session.wait_all_drawn(NOTEBOOK_RUN_TIMEOUT_S)
+        page.wait_for_timeout(500)
+        session.wait_all_drawn(NOTEBOOK_RUN_TIMEOUT_S)  # every chart not held back by a prediction
         usable_s = time.monotonic() - start
+        path = _record_predictions(session, where)
+        session.wait_all_drawn(NOTEBOOK_RUN_TIMEOUT_S)
         summary = session.settle()
         received = session.bytes_received
         lab = _LAB_SUMMARIES.get(notebook)
@@ -300,7 +350,7 @@ def test_notebook_in_voila(notebook, browser, voila_server, latency_report, arti
                 panels=page.locator(PANEL).count(), usable_s=round(usable_s, 1),
                 usable_target_s=VOILA_LOAD_TARGET_S, megabytes_at_usable=round(received / 1e6, 2))
         assert received < VOILA_BYTES_BOUND, f"{where}: the page received {received / 1e6:.1f} MB"
-        _assert_page_ok(session, where, summary, fit, stale, latency)
+        _assert_page_ok(session, where, summary, fit, stale, latency, path)
     except BaseException:
         with contextlib.suppress(Exception):
             session.screenshot(SCREENSHOT_DIR / f"voila_{Path(notebook).stem}_failure.png")
