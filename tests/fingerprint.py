@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # run as a script: the repository root, for ``tests.test_properties``
 
 from eda_sim import (  # noqa: E402
     ConstantRate,
@@ -262,7 +262,7 @@ def _random_config(kind: str, rnd: random.Random) -> dict:
 
 
 def randoms(n: int = 20) -> dict:
-    import test_properties as tp
+    from tests import test_properties as tp
 
     builders = {"queue": tp.build_queue, "topic": tp.build_topic, "log": tp.build_log}
     out = {}

@@ -12,18 +12,29 @@ from __future__ import annotations
 
 import random
 
-import fingerprint as fp
 import pytest
-import test_properties as tp
 
-from eda_sim import Consumer, Crash, Database, Deterministic, Exponential, FailFraction, Poisson, Producer, Slow, System
-from eda_sim import WorkQueue as Queue
+from eda_sim import (
+    Consumer,
+    Crash,
+    Database,
+    Deterministic,
+    Exponential,
+    FailFraction,
+    Poisson,
+    Producer,
+    Slow,
+    System,
+    WorkQueue,
+)
+from tests import fingerprint as fp
+from tests import test_properties as tp
 
 
 def db_system(seed: int, query_time, faults=()):
     system = System(seed)
     db = Database(system, "db", connections=2, query_time=query_time)
-    q = Queue(system, "q", delivery_limit=4)
+    q = WorkQueue(system, "q", delivery_limit=4)
     for i in range(3):
         Consumer(system, q, f"c{i}", service=Exponential(0.02), concurrency=2, prefetch=3, db=db,
                  reads=2, writes=1, ack_every=2)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 
-import fingerprint as fp
 import pytest
+
+from tests import fingerprint as fp
 
 
 @pytest.fixture(scope="module")
