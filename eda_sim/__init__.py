@@ -15,6 +15,7 @@ Request/response parts (``Service``, ``Client``, ``Call``, ``RetryPolicy``, ``Br
 Ready-made experiments live in :mod:`eda_sim.experiments`; closed-form results in :mod:`eda_sim.theory`.
 """
 
+from . import budget
 from .broker import Topic, WorkQueue
 from .comparison import Comparison, Flow, Handler, compare
 from .consumer import Consumer, consumers
@@ -35,6 +36,6 @@ __all__ = [
     "ConstantRate", "Consumer", "ConsumerGroup", "Crash", "Database", "DatabaseError", "Deterministic",
     "Distribution", "Down", "Downstream", "Exponential", "FailFraction", "Flow", "Handler", "Limits", "LogNormal",
     "Mixture", "PartitionedLog", "Poisson", "Producer", "Result", "RetryBudget", "RetryPolicy", "Scheduled",
-    "Service", "Slow", "System", "Topic", "Uniform", "WorkQueue", "Workload", "compare", "consumers",
+    "Service", "Slow", "System", "Topic", "Uniform", "WorkQueue", "Workload", "budget", "compare", "consumers",
 ]
 __version__ = "0.1.0"

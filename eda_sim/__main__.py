@@ -13,6 +13,7 @@ import json
 import math
 import sys
 
+from . import budget
 from .experiments import get, registry
 
 
@@ -105,11 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         exp = get(args.name)
         params = exp.make_params(**_overrides(exp, args.set, args.seed))
-        result = exp.run(params)
-    except ValueError as exc:
+        # One budget for the whole call, including results an experiment computes on first use.
+        with budget.allowance(f"experiment {exp.name!r}"):
+            try:
+                result = exp.run(params)
+                summ = summaries(result)
+            except budget.Exhausted as exc:
+                result = budget.Stopped(exp.name, str(exc), 0)
+                summ = summaries(result)
+    except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    summ = summaries(result)
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C): nothing printed", file=sys.stderr)
+        return 130
     if args.json:
         out = {k: {kk: _clean(vv) for kk, vv in s.items()} for k, s in summ.items()}
         # A single run: the summary keys at top level. A comparison: one summary per architecture.

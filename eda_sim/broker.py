@@ -1,13 +1,30 @@
 """Brokers a producer publishes to: a RabbitMQ-style work queue and a topic with subscriptions.
 
-Work queue semantics (RabbitMQ, "Consumer Prefetch" and "Consumer Acknowledgements" in its docs):
-consumers compete for messages, served round-robin among those with spare prefetch credit; a message
-stays unacknowledged until its consumer acks it; a nack with requeue puts it back at the head; a
-message whose delivery count reaches ``delivery_limit`` is dead-lettered instead of redelivered; a
-consumer that dies returns all its unacknowledged messages. ``capacity`` bounds the ready messages,
-and ``overflow`` says what a full queue does: ``"reject"`` refuses the new message (it is dropped),
-``"drop_oldest"`` drops the message at the head to make room, ``"block"`` holds the publisher until
-there is room (the publish is accepted later).
+Work queue semantics (RabbitMQ, "Consumer Prefetch", "Consumer Acknowledgements", "Quorum Queues" and
+"Queue Length Limit" in its docs), each checked against a real RabbitMQ 3.10 by
+``tests/test_rabbitmq_conformance.py``:
+
+- consumers compete for messages, served round-robin among those with spare prefetch credit; a
+  message stays unacknowledged until its consumer acks it, so a consumer holds at most ``prefetch``;
+- a nack with requeue returns the message: ``requeue="head"`` (classic queues) puts it back at its
+  original place, ahead of every message never delivered; ``requeue="tail"`` (quorum queues in
+  RabbitMQ 3.10) puts it at the back of the queue;
+- a consumer that dies returns all its unacknowledged messages, which are redelivered flagged as
+  redelivered: to their original places (``"head"``) or to the front, in delivery order (``"tail"``,
+  the quorum queue's returns queue);
+- ``delivery_limit=L`` (a quorum queue's ``x-delivery-limit``): a message returned more than L times
+  (nacks and consumer deaths both count) is dead-lettered, so it is delivered at most L + 1 times;
+- ``capacity`` (``x-max-length``) bounds the ready messages; ``overflow`` says what a full queue does:
+  ``"reject"`` (``reject-publish``) refuses the new message (counted as dropped), ``"drop_oldest"``
+  (``drop-head``) drops the message at the head to make room, ``"block"`` holds the publisher until
+  there is room (the publish is accepted later; RabbitMQ blocks a connection instead, this is the
+  simpler per-queue version). A message that finds a consumer with spare credit goes straight to it,
+  so ``capacity=0, overflow="drop_oldest"`` is a loss system with no waiting room (Erlang B);
+  ``capacity=0, overflow="reject"`` refuses everything, as RabbitMQ does.
+
+Simplifications on purpose (the conformance tests show each difference): message TTL is not
+modelled; ``"reject"`` is exact, where a quorum queue lets the ready count overshoot its limit by one
+message; every unacknowledged message of a dead consumer is returned at the same instant.
 
 A topic (a fanout exchange, or SNS-style pub/sub) gives every subscription its own work queue and a
 copy of every message.
@@ -22,11 +39,12 @@ from collections import deque
 from . import validate as v
 from .distributions import Distribution
 from .fault import Health
-from .metrics import DeliveryLog
+from .metrics import ConservationError, DeliveryLog
 from .system import transactional
 
 OVERFLOW = ("reject", "drop_oldest", "block")
 WHEN_DOWN = ("buffer", "drop")
+REQUEUE = ("head", "tail")
 
 
 class Broker:
@@ -35,6 +53,11 @@ class Broker:
     ``publish_latency`` is the time to acknowledge a publish (None: instant). While the broker is down
     a publish is either held by the producer and retried when it is back (``when_down="buffer"``) or
     lost (``"drop"``); the client's wait for the acknowledgement is ``accepted - created``.
+
+    Every message handed to :meth:`publish` is, at any moment, in exactly one of three states:
+    ``reached`` (the broker took charge: each subscription got a copy, or it was refused while down),
+    ``held`` (waiting at the producer for a down broker) or ``publishing`` (inside ``publish_latency``).
+    :meth:`check` verifies ``received == reached + held + publishing`` at the end of every run.
     """
 
     @transactional
@@ -53,27 +76,50 @@ class Broker:
         self._accepted = system.messages.accepted
         self._pending: dict[int, int] = {}  # message -> subscriptions still blocking its publish
         self.refused = 0
+        self.received = 0  # messages handed to publish()
+        self.reached = 0  # of those, taken charge of (accepted, blocked or refused)
+        self.publishing = 0  # of those, inside publish_latency now
+
+    @property
+    def held(self) -> int:
+        """Messages held at the producer while this broker is down (``when_down="buffer"``)."""
+        return len(self._held)
 
     def publish(self, mid: int) -> None:
         """Called by a producer for a new message."""
+        self.received += 1
+        self._route(mid)
+
+    def _route(self, mid: int) -> None:
         health = self.health
         if health.down:
             if self.when_down == "drop":
+                self.reached += 1
                 self._refuse(mid)
             else:
                 self._held.append(mid)
             return
         if self._latency is None:
+            self.reached += 1
             self._accept(mid)
             return
+        self.publishing += 1
         ev = self.env.timeout(self._latency[mid] * health.slow)
         ev.callbacks.append(lambda _, m=mid: self._after_latency(m))
 
     def _after_latency(self, mid):
+        self.publishing -= 1
         if self.health.down:
-            self.publish(mid)  # went down meanwhile: buffer or drop
+            self._route(mid)  # went down meanwhile: buffer or drop
         else:
+            self.reached += 1
             self._accept(mid)
+
+    def check(self) -> None:
+        """Every message received is reached, held or still publishing (ConservationError if not)."""
+        if self.received != self.reached + self.held + self.publishing or min(self.reached, self.publishing) < 0:
+            raise ConservationError(f"{self.name}: {self.received} messages received but {self.reached} reached, "
+                                    f"{self.held} held and {self.publishing} publishing")
 
     def _accept(self, mid: int) -> None:
         blocked = 0
@@ -105,7 +151,7 @@ class Broker:
         if was_down and not self.health.down:
             held, self._held = self._held, deque()
             for mid in held:
-                self.publish(mid)
+                self._route(mid)
 
     def queues(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -119,13 +165,21 @@ class WorkQueue(Broker):
 
     @transactional
     def __init__(self, system, name: str = "queue", *, capacity: int | None = None, overflow: str = "reject",
-                 delivery_limit: int | None = None, publish_latency: Distribution | None = None,
-                 when_down: str = "buffer", parent: Broker | None = None):
+                 delivery_limit: int | None = None, requeue: str = "head",
+                 publish_latency: Distribution | None = None, when_down: str = "buffer",
+                 parent: Broker | None = None):
+        if parent is not None and not isinstance(parent, Broker):
+            raise TypeError(f"parent must be a Topic (the exchange this queue subscribes to) or None, "
+                            f"got {parent!r}")
         super().__init__(system, name, publish_latency=publish_latency, when_down=when_down)
-        self.capacity = None if capacity is None else v.integer("capacity", capacity, 1, 10**8)
         self.overflow = v.choice("overflow", overflow, OVERFLOW)
+        lowest = 1 if self.overflow == "block" else 0  # a blocked publisher needs room for one message
+        self.capacity = None if capacity is None else v.integer(
+            "capacity" if lowest == 0 else 'capacity (with overflow="block")', capacity, lowest, 10**8)
         self.delivery_limit = None if delivery_limit is None else v.integer("delivery_limit", delivery_limit,
                                                                             1, 10**6)
+        self.requeue = v.choice("requeue", requeue, REQUEUE)
+        self._returns = 0  # requeue="tail": messages at the head of ready that a dead consumer returned
         self.parent = parent or self
         self.log = DeliveryLog(name)
         system.add_log(self.log)
@@ -156,18 +210,27 @@ class WorkQueue(Broker):
         now = self.env._now
         self.log.assign(mid, now)
         ready = self.ready
-        if self.capacity is not None and len(ready) >= self.capacity:
+        capacity = self.capacity
+        if capacity is not None and len(ready) >= capacity:
             if self.overflow == "reject":
                 self.log.drop(mid, now)
                 return True
             if self.overflow == "block":
                 self._blocked.append(mid)
                 return False
-            self.log.drop(ready.popleft(), now)
         ready.append(mid)
         if self._idle:
             self._dispatch()
+        if capacity is not None and len(ready) > capacity:  # drop-head, after a consumer with credit had its chance
+            while len(ready) > capacity:
+                self._pop()
+                self.log.drop(ready.popleft(), now)
         return True
+
+    def _pop(self) -> None:
+        """The head of ``ready`` is about to leave it: keep the count of returned messages there."""
+        if self._returns:
+            self._returns -= 1
 
     def _admit_blocked(self) -> None:
         while self._blocked and len(self.ready) < self.capacity:
@@ -195,6 +258,8 @@ class WorkQueue(Broker):
         log = self.log
         while ready and idle:
             c = idle.popleft()
+            if self._returns:
+                self._returns -= 1
             mid = ready.popleft()
             log.deliver(mid, now)
             c.receive(mid)
@@ -211,6 +276,7 @@ class WorkQueue(Broker):
         now = self.env.now
         k = min(n, len(ready))
         for _ in range(k):
+            self._pop()
             mid = ready.popleft()
             self.log.deliver(mid, now)
             consumer.receive(mid)
@@ -229,26 +295,53 @@ class WorkQueue(Broker):
         """Processing failed: requeue at the head, or dead-letter when requeue is False or the limit is hit."""
         del consumer.unacked[mid]
         self.log.fail()
-        self._return(mid, requeue)
+        self._return(mid, requeue, lost=False)
         self.ready_for_more(consumer)
         if self.ready and self._idle:
             self._dispatch()
 
-    def _return(self, mid: int, requeue: bool) -> None:
+    def _return(self, mid: int, requeue: bool, lost: bool) -> None:
+        """Requeue a message that was not acked (``lost``: its consumer died), or dead-letter it."""
         limit = self.delivery_limit
-        if not requeue or (limit is not None and self._deliveries[mid] >= limit):
+        # Every delivery of a message being returned ended in a return, so returns == deliveries:
+        # RabbitMQ dead-letters once a message was returned MORE than delivery_limit times.
+        if not requeue or (limit is not None and self._deliveries[mid] > limit):
             self.log.dead_letter(mid, self.env.now)
             self.system.count(f"{self.name}.dlq")
+        elif self.requeue == "tail":
+            if lost:  # the quorum queue's returns queue: served first, in the order returned
+                self.ready.insert(self._returns, mid)
+                self._returns += 1
+            else:
+                self.ready.append(mid)
         else:
-            self.ready.appendleft(mid)
+            self._to_original_place(mid)
+
+    def _to_original_place(self, mid: int) -> None:
+        """Classic queues requeue a message where it was: ahead of every message never delivered.
+
+        Messages leave from the head, so a returned message is older than every message still waiting
+        that was never delivered; it goes among the returned ones at the head, in publish order.
+        """
+        ready, deliveries, enqueued = self.ready, self._deliveries, self.log.enqueued
+        if not ready or not deliveries[ready[0]]:
+            ready.appendleft(mid)
+            return
+        key = (enqueued[mid], mid)
+        i = 0
+        for other in ready:
+            if not deliveries[other] or (enqueued[other], other) > key:
+                break
+            i += 1
+        ready.insert(i, mid)
 
     def consumer_lost(self, consumer) -> None:
-        """A consumer died: every message it had not acknowledged goes back to the head of the queue."""
+        """A consumer died: every message it had not acknowledged is returned and redelivered."""
         if consumer.in_idle:
             self._idle.remove(consumer)
             consumer.in_idle = False
-        for mid in reversed(list(consumer.unacked)):
-            self._return(mid, True)
+        for mid in list(consumer.unacked):
+            self._return(mid, True, lost=True)
         consumer.unacked.clear()
         if self.ready and self._idle:
             self._dispatch()

@@ -38,6 +38,11 @@ class Consumer:
                  prefetch: int = 1, poll_interval: float | None = None, long_poll: bool = False,
                  ack_every: int = 1,
                  db=None, reads: int = 0, writes: int = 0, stream: str | None = None):
+        if not callable(getattr(queue, "attach", None)) or not hasattr(queue, "log"):
+            raise TypeError(f"queue must be a WorkQueue or a Topic subscription (topic.subscribe(...)), "
+                            f"got {type(queue).__name__} {queue!r:.80}")
+        if stream is not None:
+            v.label("stream", stream)
         self.system = system
         self.env = system.env
         self.queue = queue

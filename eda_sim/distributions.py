@@ -110,6 +110,8 @@ class Mixture(Distribution):
     p_slow: float
 
     def __post_init__(self):
+        v.instance("fast", self.fast, Distribution, "a Distribution (Deterministic, Exponential, ...)")
+        v.instance("slow", self.slow, Distribution, "a Distribution (Deterministic, Exponential, ...)")
         v.fraction("p_slow", self.p_slow)
 
     @property
@@ -131,6 +133,7 @@ class Scaled(Distribution):
     factor: float
 
     def __post_init__(self):
+        v.instance("base", self.base, Distribution, "a Distribution (Deterministic, Exponential, ...)")
         v.positive("factor", self.factor)
 
     @property

@@ -42,8 +42,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eda_sim import plots
+from eda_sim import budget, plots
 
+#: The longest share code Load accepts (real ones are well under 200 characters), and the longest status
+#: line shown: a pasted megabyte is refused by its length, never echoed into the page.
+MAX_CODE = 2_000
+STATUS_MAX = 300
 #: Version tag at the start of every share code; bump it if the format changes.
 SHARE_PREFIX = "eda1"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]*")
@@ -255,10 +259,15 @@ class ControlPanel:
         start = time.perf_counter()
         try:
             params = dataclasses.replace(self.defaults, **self._widget_values())
-            result = self._run(params)
-        except ValueError as exc:
+            with budget.allowance(f"panel {self.name!r}"):  # one budget for the whole slider move
+                result = self._run(params)
+        except (ValueError, budget.Exhausted) as exc:
             self.error = str(exc)
             self.status.value = _status(f"⚠ {exc}", _RED)
+            return None
+        if isinstance(result, budget.Stopped):  # the figures keep the last run that finished
+            self.error = result.reason
+            self.status.value = _status(f"⚠ {result.reason}", _RED)
             return None
         try:
             self._update(result)
@@ -396,9 +405,12 @@ class ControlPanel:
         return checked
 
     def _parse_code(self, text: str) -> dict:
+        if isinstance(text, str) and len(text) > MAX_CODE:
+            raise ValueError(f"a share code is at most {MAX_CODE:,} characters; this one has {len(text):,} "
+                             f"(starting {text[:40]!r})")
         if not isinstance(text, str) or text.strip().count(":") < 2:
             raise ValueError(f"not a share code (expected '{SHARE_PREFIX}:<experiment>:name=value,...'),"
-                             f" got {text!r}")
+                             f" got {_clip(repr(text), 80)}")
         prefix, name, body = text.strip().split(":", 2)
         if prefix != SHARE_PREFIX:
             raise ValueError(f"share code must start with '{SHARE_PREFIX}:', got {prefix!r}")
@@ -474,5 +486,10 @@ def _decimals(x: float) -> int:
     return max(0, -exponent)
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _status(text: str, color: str = _GREY) -> str:
-    return f'<span style="color:{color}; font-size:0.9em">{html.escape(text, quote=False)}</span>'
+    """The status line's HTML; long messages are cut to STATUS_MAX characters so the line stays one line."""
+    return f'<span style="color:{color}; font-size:0.9em">{html.escape(_clip(text, STATUS_MAX), quote=False)}</span>'

@@ -10,8 +10,12 @@ Semantics follow Apache Kafka's documentation:
 - after a rebalance (a consumer joins, leaves or crashes) partitions are reassigned and reading resumes
   from the committed offsets, so work done but not yet committed is done again: duplicates
   (at-least-once delivery);
-- ``retention`` seconds: older messages are deleted from the head of each partition; a group whose
-  committed offset falls behind the log start loses them (counted as dropped) and jumps to the start;
+- ``retention`` seconds: older messages are deleted from the head of each partition, at every append and
+  every ``retention_check`` seconds (Kafka's ``log.retention.check.interval.ms``; default retention / 10),
+  so a message outlives ``retention`` by at most ``retention_check``, even after the producer stops. A
+  group whose committed offset falls behind the log start loses them (counted as dropped) and jumps to
+  the start. Kafka deletes whole segments (``log.segment.bytes``, ``segment.ms``), so there a message can
+  outlive retention by up to a segment's span plus the check interval; here a segment is one message;
 - a new group starts at the earliest retained offset (``start="earliest"``: it replays history) or at
   the end of the log (``start="latest"``: only new messages);
 - an existing group can be rewound (``kafka-consumer-groups --reset-offsets``) to reprocess what the log
@@ -39,15 +43,31 @@ class PartitionedLog(Broker):
 
     @transactional
     def __init__(self, system, name: str = "log", *, partitions: int = 3, retention: float | None = None,
-                 publish_latency: Distribution | None = None, when_down: str = "buffer"):
+                 retention_check: float | None = None, publish_latency: Distribution | None = None,
+                 when_down: str = "buffer"):
         super().__init__(system, name, publish_latency=publish_latency, when_down=when_down)
         self.partitions = v.integer("partitions", partitions, 1, 10_000)
         self.retention = None if retention is None else v.positive("retention", retention)
+        if retention_check is not None and retention is None:
+            raise ValueError("retention_check needs retention (seconds a message is kept)")
+        self.retention_check = None if retention is None else (
+            self.retention / 10 if retention_check is None else v.positive("retention_check", retention_check,
+                                                                           self.retention))
         self.offsets = [array("q") for _ in range(self.partitions)]  # offset -> message id
         self.times = [array("d") for _ in range(self.partitions)]  # offset -> append time
         self.start = [0] * self.partitions  # log start offset (after retention)
         self.groups: dict[str, ConsumerGroup] = {}
         self._keys = system.messages.key
+        if self.retention is not None:
+            system.env.process(self._retention_checks())
+
+    def _retention_checks(self):
+        """Delete expired messages every ``retention_check`` s, appends or not (an idle log too)."""
+        env, step = self.env, self.retention_check
+        while True:
+            yield env.timeout(step)
+            for p in range(self.partitions):
+                self._trim(p, env.now)
 
     def queues(self):
         return ()
@@ -126,6 +146,7 @@ class ConsumerGroup:
         P = log.partitions
         now = self.env.now
         if self.start_at == "earliest":
+            _check_replay(self, sum(log.end(p) - log.start[p] for p in range(P)))
             self.committed = list(log.start)
             for p in range(P):  # replay: everything retained becomes this group's work now
                 for off in range(log.start[p], log.end(p)):
@@ -214,11 +235,15 @@ class ConsumerGroup:
         """
         to = _rewind_target(to)
         plog, moved = self.plog, 0
+        targets = []
         for p in range(plog.partitions):
             start = plog.start[p]
             target = start if to == "earliest" else max(start, bisect_left(plog.times[p], to))
+            targets.append(target)
+            moved += max(0, self.committed[p] - target)
+        _check_replay(self, moved)
+        for p, target in enumerate(targets):
             if target < self.committed[p]:
-                moved += self.committed[p] - target
                 self.committed[p] = target
         if moved:
             self._rebalance()
@@ -242,12 +267,15 @@ class ConsumerGroup:
         self.owner = [None] * P
         for m in live:
             m.partitions = []
-        if live:
-            for p in range(P):
-                m = live[p * len(live) // P]
-                self.owner[p] = m
-                self.slot[p] = len(m.partitions)
-                m.partitions.append(p)
+        if live:  # Kafka's RangeAssignor: P // C consecutive partitions each, one more for the first P % C
+            per, extra = divmod(P, len(live))
+            p = 0
+            for i, m in enumerate(live):
+                for _ in range(per + (i < extra)):
+                    self.owner[p] = m
+                    self.slot[p] = len(m.partitions)
+                    m.partitions.append(p)
+                    p += 1
         delay = self.rebalance_time if self.rebalances > 1 else 0.0
         for m in live:
             if m.partitions:
@@ -383,6 +411,25 @@ class GroupMember:
         for p in self._moved:
             committed[p] = position[p]
         self._moved = []
+
+
+def _check_replay(group: ConsumerGroup, n: int) -> None:
+    """Stop before a replay makes ``n`` messages waiting at once past ``Limits.max_backlog``.
+
+    The periodic backlog check would only see it afterwards, at several times the limit. Mid-run this
+    ends the run (bound_hit); while building, it is a ValueError.
+    """
+    from .system import BoundHit
+
+    system = group.system
+    limit = system.limits.max_backlog
+    others = sum(c.backlog() for c in system.components.values() if c is not group and hasattr(c, "backlog"))
+    total = others + (group.lag() if hasattr(group, "committed") else 0) + n
+    if total > limit:
+        text = (f"unstable: group {group.name!r} would start with {n:,} messages to replay, {total:,} waiting "
+                f"in all at t={system.env.now:.3g} s, past max_backlog={limit:,}; shorten the retention or the "
+                f"history")
+        raise BoundHit(text) if system.ran else ValueError(text)
 
 
 def _rewind_target(to):

@@ -24,6 +24,7 @@ class Producer:
             raise ValueError(f"workload must be a Workload (Poisson, ConstantRate, ...), got {workload!r}")
         if not callable(getattr(target, "publish", None)):
             raise ValueError(f"target must have a publish(message_id) method, got {target!r}")
+        v.label("stream", stream)
         self.system = system
         self.name = system.register(name, self)
         self.workload = workload

@@ -41,6 +41,10 @@ class Result:
         return self.system.bound_reason
 
     def check_conservation(self) -> None:
+        for component in self.system.components.values():
+            check = getattr(component, "check", None)
+            if check is not None and hasattr(component, "received"):
+                check()  # a broker: received == reached + held + publishing
         for log in self.system.logs.values():
             log.check()
             if log.assigned > self.system.messages.count:

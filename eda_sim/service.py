@@ -100,6 +100,7 @@ class Service:
     def __init__(self, system, name: str, *, workers: int = 1, service=0.01, queue_limit: int | None = None,
                  downstream: Downstream | None = None, db=None, reads: int = 0, writes: int = 0,
                  when_down: str = "error", stream: str | None = None):
+        v.system(system, "Service")
         self.workers = v.integer("workers", workers, 1, 100_000)
         self.service = as_distribution("service", service)
         self.queue_limit = None if queue_limit is None else v.integer("queue_limit", queue_limit, 0, 10**8)
@@ -313,6 +314,7 @@ class Client:
     """
 
     def __init__(self, system, call: Call | str, *, name: str = "client"):
+        v.system(system, "Client")
         spec = Call(target=call) if isinstance(call, str) else call
         callee(system, spec)  # fail before registering anything
         self.system = system

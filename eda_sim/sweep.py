@@ -31,8 +31,14 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from . import budget
 from .__main__ import summaries
 from .experiments import Experiment, get
+
+MAX_RUNS = 10_000
+"""The most runs (grid cells × seeds) one sweep may ask for, checked before anything is built or run:
+each run may use a whole experiment's event budget, so this bounds a sweep as a whole."""
+
 
 _LISTENER: contextvars.ContextVar = contextvars.ContextVar("sweep_progress_listener", default=None)
 
@@ -88,11 +94,12 @@ def sweep(experiment, grid, *, seeds=None, repetitions: int = 1, base=None, metr
     """
     exp = experiment if isinstance(experiment, Experiment) else get(experiment)
     base_params = _base_params(exp, base)
-    cells = _cells(exp, grid)
-    seed_list = _seeds(seeds, repetitions, base_params.seed)
-    confidence = _confidence(confidence)
     if metrics is not None:
         metrics = _metric_names(metrics)
+    confidence = _confidence(confidence)
+    _check_size(grid, seeds, repetitions)  # before any list of cells or seeds is built
+    cells = _cells(exp, grid)
+    seed_list = _seeds(seeds, repetitions, base_params.seed)
 
     params_by_cell = [dataclasses.replace(base_params, **cell) for cell in cells]  # validates each cell
     columns = list(dict.fromkeys(k for cell in cells for k in cell))
@@ -101,7 +108,7 @@ def sweep(experiment, grid, *, seeds=None, repetitions: int = 1, base=None, metr
     tasks = [(i, s, {**cell, "seed": s}) for i, cell in enumerate(cells) for s in seed_list]
     base_overrides = _overrides(base_params)
 
-    results = _run_all(exp, base_overrides, tasks, executor, progress)
+    results = _run_all(exp, base_overrides, tasks, executor, progress, metrics)
     runs = _runs_frame(exp, tasks, results, cell_values, columns, metrics)
     if raw:
         return runs
@@ -141,14 +148,24 @@ def t_quantile(p: float, df: int) -> float:
 
 # -- running ---------------------------------------------------------------------------------------
 
-def _run_cell(name: str, overrides: dict) -> dict:
-    """One run in a worker: look the experiment up by name, so only plain data is pickled."""
+def _run_cell(name: str, overrides: dict, events: int | None = None) -> dict:
+    """One run in a worker: look the experiment up by name, so only plain data is pickled.
+
+    ``events``: the run's share of the calling experiment's budget (None: a budget of its own).
+    """
     exp = get(name)
-    return summaries(exp.run(exp.make_params(**overrides)))
+    params = exp.make_params(**overrides)
+    with budget.child(events) if events is not None else contextlib.nullcontext():
+        return summaries(exp.run(params))
 
 
-def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool) -> list:
-    """Summaries for every task, in task order, whatever order the executor finishes them in."""
+def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool, metrics=None) -> list:
+    """Summaries for every task, in task order, whatever order the executor finishes them in.
+
+    Inside an experiment's budget (a sweep run by an experiment), each run gets an equal share of what
+    is left, so the sweep as a whole stays within it whatever the executor. With ``metrics`` given, the
+    first run happens alone and the names are checked on its summary before any other run starts.
+    """
     n = len(tasks)
     owned = None
     if executor is None:
@@ -166,16 +183,34 @@ def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool)
         raise ValueError(f"experiment {exp.name!r} is not the registered one; workers look experiments up by "
                          "name, so register it with @experiment or use executor='serial'")
 
+    pool = budget.current()
+    share = None if pool is None else pool.events // n
+    if share == 0:
+        raise budget.Exhausted(pool.reason_events(0.0, math.nan))
+
+    def local(cell):
+        params = exp.make_params(**{**base, **cell})
+        with budget.child(share) if share is not None else contextlib.nullcontext():
+            return _checked(lambda: summaries(exp.run(params)), cell)
+
     bar = _progress_bar(n, progress and n > SERIAL_MAX_RUNS, _LISTENER.get())
     results = [None] * n
     try:
         if executor == "serial":
-            for j, (_, _, cell) in enumerate(tasks):
-                params = exp.make_params(**{**base, **cell})
-                results[j] = _checked(lambda p=params: summaries(exp.run(p)), cell)
+            for j in range(n):
+                results[j] = local(tasks[j][2])
                 bar.update()
+                if j == 0 and metrics is not None:
+                    _check_metrics(exp, metrics, results[0])
             return results
-        futures = {executor.submit(_run_cell, exp.name, {**base, **cell}): j for j, (_, _, cell) in enumerate(tasks)}
+        first = 0
+        if metrics is not None:  # one run on the executor first, to check the names before the others
+            results[0] = _checked(executor.submit(_run_cell, exp.name, {**base, **tasks[0][2]}, share).result,
+                                  tasks[0][2])
+            bar.update()
+            _check_metrics(exp, metrics, results[0])
+            first = 1
+        futures = {executor.submit(_run_cell, exp.name, {**base, **tasks[j][2]}, share): j for j in range(first, n)}
         try:
             standard = all(isinstance(f, cf.Future) for f in futures)
             for f in cf.as_completed(futures) if standard else futures:
@@ -186,11 +221,21 @@ def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool)
             for f in futures:
                 f.cancel()
             raise
+        if pool is not None:  # the workers spent from their shares: charge this pool
+            pool.spend(sum(int(s.get("events") or 0) for r in results for s in r.values()))
         return results
     finally:
         bar.close()
         if owned is not None:
             owned.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_metrics(exp: Experiment, metrics: list, summ: dict) -> None:
+    keys = list(dict.fromkeys(k for s in summ.values() for k in s))
+    unknown = [m for m in metrics if m not in keys]
+    if unknown:
+        raise ValueError(f"experiment {exp.name!r} has no metric {', '.join(unknown)}; known: {', '.join(keys)} "
+                         f"(checked on the first run, before the others)")
 
 
 def _checked(call, cell: dict):
@@ -297,7 +342,10 @@ def _cells(exp: Experiment, grid) -> list[dict]:
             if isinstance(values, str | bytes) or not isinstance(values, Iterable):
                 raise ValueError(f"grid[{name!r}] must be a list of values, got {values!r}")
         names = list(grid)
-        combos = itertools.product(*(list(grid[k]) for k in names)) if names else ()
+        lists = [list(itertools.islice(grid[k], MAX_RUNS + 1)) for k in names]  # a generator stays bounded
+        if math.prod(len(values) for values in lists) > MAX_RUNS:
+            raise ValueError(f"this grid has more than {MAX_RUNS:,} cells; a sweep is at most {MAX_RUNS:,} runs")
+        combos = itertools.product(*lists) if names else ()
         cells = [dict(zip(names, combo, strict=True)) for combo in combos]
     elif isinstance(grid, list | tuple):
         if not all(isinstance(cell, Mapping) for cell in grid):
@@ -325,6 +373,25 @@ def _check_distinct(cell_values: list[dict]) -> None:
         if key in seen:
             raise ValueError(f"grid cell {values} appears twice: each cell must differ (more runs: repetitions=)")
         seen.add(key)
+
+
+def _check_size(grid, seeds, repetitions) -> None:
+    """Refuse a sweep of more than MAX_RUNS runs from the lengths alone, before building any list."""
+    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or not 1 <= repetitions <= MAX_RUNS:
+        raise ValueError(f"repetitions must be an integer in [1, {MAX_RUNS:,}], got {repetitions!r}")
+    n_seeds = repetitions
+    if seeds is not None and hasattr(seeds, "__len__") and not isinstance(seeds, str | bytes):
+        n_seeds = max(len(seeds), 1)
+    cells = 1
+    if isinstance(grid, Mapping):
+        for values in grid.values():
+            if hasattr(values, "__len__") and not isinstance(values, str | bytes):
+                cells *= len(values)
+    elif hasattr(grid, "__len__") and not isinstance(grid, str | bytes):
+        cells = len(grid)
+    if cells * n_seeds > MAX_RUNS:
+        raise ValueError(f"this sweep asks for {cells:,} grid cells × {n_seeds:,} seeds = {cells * n_seeds:,} runs; "
+                         f"a sweep is at most {MAX_RUNS:,} runs: use fewer values or seeds")
 
 
 def _seeds(seeds, repetitions, base_seed: int) -> list[int]:

@@ -14,8 +14,9 @@ from heapq import heappop
 
 import numpy as np
 import simpy
-from simpy.core import URGENT, StopSimulation
+from simpy.core import URGENT, EmptySchedule, StopSimulation
 
+from . import budget
 from . import validate as v
 from .alarm import Alarm
 from .distributions import Deterministic
@@ -29,10 +30,12 @@ class Limits:
 
     max_events: int = 2_000_000
     max_backlog: int = 200_000
+    max_components: int = 20_000  # consumers, services, queues...: what is built before the event loop
 
     def __post_init__(self):
         v.integer("max_events", self.max_events, 1_000, 10**9)
         v.integer("max_backlog", self.max_backlog, 10, 10**8)
+        v.integer("max_components", self.max_components, 10, 10**7)
 
 
 def transactional(init):
@@ -44,7 +47,10 @@ def transactional(init):
 
     @functools.wraps(init)
     def wrapper(self, owner, *args, **kwargs):
-        system = owner if isinstance(owner, System) else owner.system
+        system = owner if isinstance(owner, System) else getattr(owner, "system", None)
+        if not isinstance(system, System):
+            raise TypeError(f"{type(self).__name__}'s first argument must be the System it belongs to, "
+                            f"got {type(owner).__name__} {owner!r:.80}")
         snapshot = (set(system.components), set(system.logs), set(system.series.gauges), system.workers_total)
         try:
             init(self, owner, *args, **kwargs)
@@ -111,8 +117,11 @@ class System:
 
     # -- registration -------------------------------------------------------------------------
     def register(self, name: str, component) -> str:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
+        v.label("name", name)
+        if len(self.components) >= self.limits.max_components:
+            raise ValueError(f"this system already holds {len(self.components):,} components (consumers, services, "
+                             f"queues...), the most Limits.max_components={self.limits.max_components:,} allows: "
+                             f"lower the counts that multiply (consumers per queue × queues, leaves × workers)")
         if name in self.components:
             raise ValueError(f"name {name!r} is already used by another component")
         self.components[name] = component
@@ -139,6 +148,10 @@ class System:
 
     def inject(self, fault) -> None:
         """Schedule a fault (see :mod:`eda_sim.fault`) against a registered component."""
+        from .fault import Fault
+
+        v.instance("fault", fault, Fault, "a Down, Crash, Slow or FailFraction fault, e.g. "
+                                          "Down(target='q', start=10, end=20)")
         fault.attach(self)
         self.faults.append(fault)
 
@@ -158,31 +171,52 @@ class System:
         stop._ok, stop._value = True, None
         stop.callbacks.append(StopSimulation.callback)
         env.schedule(stop, URGENT, until)
-        budget = self.limits.max_events
+        pool = budget.current()
+        if pool is not None and pool.events <= 0:
+            raise budget.Exhausted(pool.reason_events(0.0, until))
+        allowed = self.limits.max_events if pool is None else min(self.limits.max_events, pool.events)
         queue = env._queue
-        n = 0
+        n = i = 0
         try:
-            # SimPy's Environment.step, inlined: one Python call less per event, about 8% of a run.
-            for n in range(budget):  # noqa: B007 - n is read after the loop
-                try:
-                    env._now, _, _, event = heappop(queue)
-                except IndexError:
-                    break  # nothing left to happen (SimPy's EmptySchedule)
-                callbacks, event.callbacks = event.callbacks, None
-                for callback in callbacks:
-                    callback(event)
-                if not event._ok and not hasattr(event, "_defused"):
-                    exc = type(event._value)(*event._value.args)  # a failed process: raise a copy, as SimPy does
-                    exc.__cause__ = event._value
-                    raise exc
-            else:
-                self.bound_reason = (f"event budget of {budget:,} SimPy events used up at t={env.now:.3g} s "
-                                     f"of {until:g} s: the load is too high for a live run; lower the "
-                                     f"rate or the duration")
+            while True:
+                if n >= allowed:
+                    if pool is not None and allowed < self.limits.max_events:
+                        self.bound_reason = pool.reason_events(env.now, until)
+                    else:
+                        self.bound_reason = (f"event budget of {allowed:,} SimPy events used up at "
+                                             f"t={env.now:.3g} s of {until:g} s: the load is too high for a "
+                                             f"live run; lower the rate or the duration")
+                    break
+                chunk = min(budget.CHECK_EVERY, allowed - n)
+                # SimPy's Environment.step, inlined: one Python call less per event, about 8% of a run.
+                for i in range(chunk):  # noqa: B007 - i is read when a step ends the run
+                    try:
+                        env._now, _, _, event = heappop(queue)
+                    except IndexError:
+                        raise EmptySchedule from None
+                    callbacks, event.callbacks = event.callbacks, None
+                    for callback in callbacks:
+                        callback(event)
+                    if not event._ok and not hasattr(event, "_defused"):
+                        exc = type(event._value)(*event._value.args)  # a failed process: raise a copy, as SimPy does
+                        exc.__cause__ = event._value
+                        raise exc
+                n += chunk
+                i = 0
+                if pool is not None and pool.late():
+                    self.bound_reason = pool.reason_time(env.now, until)
+                    break
         except StopSimulation:
-            pass
+            n += i
+        except EmptySchedule:
+            n += i
         except BoundHit as exc:
+            n += i
             self.bound_reason = str(exc)
+        if pool is not None:
+            pool.spend(n)
+            if self.bound_reason.startswith(pool.label) and env.now <= 0:
+                raise budget.Exhausted(self.bound_reason)  # cut before any simulated time passed: nothing to show
         self.events = n
         return Result(self, until, env.now)
 
@@ -230,8 +264,12 @@ def summarize(system: System, until: float, elapsed: float) -> dict:
     accept_mean = _accept_mean(msgs)
     lat = [lg.latencies(msgs) for lg in logs]
     lat = lat[0] if len(lat) == 1 else np.concatenate(lat) if lat else np.empty(0)
+    brokers = [c for c in system.components.values() if hasattr(c, "received") and hasattr(c, "reached")]
     out = {
         "produced": msgs.count,
+        "published": sum(b.reached for b in brokers),
+        "held": sum(b.held for b in brokers),
+        "publishing": sum(b.publishing for b in brokers),
         "to_handle": sum(lg.assigned for lg in logs),
         "delivered": sum(lg.delivered for lg in logs),
         "completed": completed,

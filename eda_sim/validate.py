@@ -14,6 +14,12 @@ from numbers import Integral, Real
 def number(name: str, value, lo: float = -math.inf, hi: float = math.inf, *,
            lo_open: bool = False, hi_open: bool = False) -> float:
     """Return ``value`` as a float if it is a finite real within [lo, hi] (or open ends)."""
+    if lo > hi or (lo == hi and (lo_open or hi_open)):
+        # A lower bound set by another parameter passed the upper one: no value of this one fits, so
+        # say which bounds clash instead of printing an empty range such as [1e+12, 1e+06].
+        raise ValueError(f"no value of {name} fits: the other parameters need it {'>' if lo_open else '>='} "
+                         f"{_fmt(lo)}, but it can be at most {_fmt(hi)} (got {value!r}); change the parameters "
+                         f"that set the lower bound")
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number in {_range(lo, hi, lo_open, hi_open)}, got {value!r}")
     v = float(value)
@@ -55,9 +61,41 @@ def integer(name: str, value, lo: int = 0, hi: int | None = None) -> int:
     return v
 
 
+def label(name: str, value) -> str:
+    """A non-empty string naming something (a component, a random stream)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a non-empty string, got {type(value).__name__} {value!r}")
+    if not value:
+        raise ValueError(f"{name} must be a non-empty string, got ''")
+    return value
+
+
+def instance(name: str, value, kind: type | tuple, what: str):
+    """``value`` if it is a ``kind``; else a TypeError naming the parameter and what it should be."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {_short(value)}")
+    return value
+
+
+def system(value, who: str) -> None:
+    """A component's first argument must be the System it belongs to (checked by what a System has)."""
+    if not (hasattr(value, "register") and hasattr(value, "env") and hasattr(value, "streams")):
+        raise TypeError(f"{who}'s first argument must be the System it belongs to, got {type(value).__name__} "
+                        f"{_short(value)}")
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def choice(name: str, value, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
-    if value not in allowed:
+    try:
+        known = value in allowed
+    except TypeError:  # an unhashable or odd value: not one of the allowed ones
+        known = False
+    if not known:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
 

@@ -122,8 +122,9 @@ def test_nack_requeues_at_the_head_until_the_fault_ends():
 
 
 def test_delivery_limit_dead_letters():
-    # Every attempt fails while the fault lasts (until t=10): message 0 is delivered at 0.1, 0.6 and
-    # 1.1; the third failure (at 1.6) reaches delivery_limit=3 and dead-letters it.
+    # RabbitMQ quorum queues dead-letter a message once it was returned MORE than delivery_limit times.
+    # Every attempt fails while the fault lasts (until t=10): message 0 is delivered at 0.1, 0.6, 1.1
+    # and 1.6; its fourth return (at 2.1) exceeds delivery_limit=3 and dead-letters it.
     system = System(1)
     q = WorkQueue(system, "q", delivery_limit=3)
     c = Consumer(system, q, service=Deterministic(0.5))
@@ -131,13 +132,26 @@ def test_delivery_limit_dead_letters():
     system.inject(FailFraction(target=c.name, start=0, end=10, fraction=1.0))
     Producer(system, ConstantRate(rate=10), q, limit=1)
     result = system.run(until=20)
-    assert [t for _, _, t in log] == pytest.approx([0.1, 0.6, 1.1])
+    assert [t for _, _, t in log] == pytest.approx([0.1, 0.6, 1.1, 1.6])
     rec = rows(result)
     assert fates(result) == ["dead_lettered"]
-    assert rec.deliveries[0] == 3 and rec.done[0] == pytest.approx(1.6)
+    assert rec.deliveries[0] == 4 and rec.done[0] == pytest.approx(2.1)
     s = result.summary
-    assert (s["failed"], s["dead_lettered"], s["completed"], s["delivered"]) == (3, 1, 0, 3)
+    assert (s["failed"], s["dead_lettered"], s["completed"], s["delivered"]) == (4, 1, 0, 4)
     assert system.counters["q.dlq"] == 1
+
+
+@pytest.mark.parametrize("limit", [1, 7, 20])
+def test_delivery_limit_means_limit_plus_one_deliveries(limit):
+    # The example: limit 20 -> 21 deliveries (RabbitMQ), not 20.
+    system = System(1)
+    q = WorkQueue(system, "q", delivery_limit=limit)
+    c = Consumer(system, q, service=Deterministic(0.5))
+    system.inject(FailFraction(target=c.name, start=0, end=100, fraction=1.0))
+    Producer(system, ConstantRate(rate=10), q, limit=1)
+    result = system.run(until=200)
+    assert rows(result).deliveries[0] == limit + 1
+    assert fates(result) == ["dead_lettered"]
 
 
 def test_no_delivery_limit_retries_forever():
@@ -389,3 +403,70 @@ def test_a_fault_attached_mid_run_uses_absolute_times():
         system.env.timeout(t).callbacks.append(lambda _, t=t: seen.append((t, c.health.down)))
     system.run(20)
     assert seen == [(7.9, False), (8.1, True), (11.9, True), (12.1, False)]
+
+
+# -- accounting at the broker: held and publishing ------------------------------------------------------
+
+def test_messages_held_at_a_down_broker_and_still_publishing_are_counted():
+    # 10 msg/s from t=0.1; publish takes 0.35 s; the broker is down from 2.0 to the end (5.0), buffering.
+    # Messages created up to 1.6 were accepted before 2.0 (16); those created at 1.7..1.9 were inside
+    # their publish latency when it went down and are held with every later one: 49 - 16 = 33 held.
+    system = System(1)
+    q = WorkQueue(system, "q", publish_latency=Deterministic(0.35), when_down="buffer")
+    Consumer(system, q, service=Deterministic(0.01))
+    system.inject(Down(target="q", start=2.0, end=100))
+    Producer(system, ConstantRate(rate=10), q)
+    s = system.run(until=4.95).summary
+    assert (s["produced"], s["published"], s["held"], s["publishing"]) == (49, 16, 33, 0)
+    assert s["to_handle"] == s["published"] == s["completed"] + s["in_flight"]
+
+
+def test_messages_inside_publish_latency_at_the_end_are_publishing():
+    # Created at 0.1, 0.2, ..., 4.9; acceptance takes 0.35 s, so the last three (4.7, 4.8, 4.9) are
+    # still being published when the run stops at 4.97 -- and they are in no other count.
+    system = System(1)
+    q = WorkQueue(system, "q", publish_latency=Deterministic(0.35))
+    Consumer(system, q, service=Deterministic(0.01))
+    Producer(system, ConstantRate(rate=10), q)
+    s = system.run(until=4.97).summary
+    assert (s["produced"], s["published"], s["held"], s["publishing"]) == (49, 46, 0, 3)
+    assert s["produced"] == s["published"] + s["held"] + s["publishing"]
+    assert s["to_handle"] == s["completed"] + s["dead_lettered"] + s["dropped"] + s["in_flight"] == 46
+
+
+# -- where a returned message goes: classic (head, original place) vs quorum 3.10 (tail) ----------------
+
+@pytest.mark.parametrize(("requeue", "order"), [("head", [0, 1, 2, 3]), ("tail", [2, 3, 0, 1])])
+def test_nacked_messages_return_to_their_place_or_to_the_back(requeue, order):
+    # One consumer, prefetch 2, concurrency 2, 1 s of service; messages 0 and 1 (taken at 0.1 and 0.2)
+    # fail while the fault lasts (to 1.25) and are nacked at 1.1 and 1.2. Classic ("head"): each goes
+    # back to its original place, ahead of 2 and 3, so they are redone first; quorum queues in RabbitMQ
+    # 3.10 ("tail"): each goes to the back, after 2 and 3 (tests/rabbitmq shows the real brokers agree).
+    system = System(1)
+    q = WorkQueue(system, "q", requeue=requeue)
+    c = Consumer(system, q, service=Deterministic(1.0), prefetch=2, concurrency=2)
+    system.inject(FailFraction(target=c.name, start=0, end=1.25, fraction=1.0))
+    Producer(system, ConstantRate(rate=10), q, limit=4)
+    result = system.run(until=20)
+    rec = rows(result)
+    assert rec.sort_values("done").index.tolist() == order
+    assert rec.deliveries.tolist() == [2, 2, 1, 1]
+
+
+def test_a_dead_consumers_messages_go_back_in_order_ahead_of_the_rest():
+    # c1 (prefetch 3, 10 s per message) holds 0, 1, 2 when it crashes at 0.5. c2 (1 s, prefetch 1)
+    # joined at 0.45 and took 3; the returned messages go back in order ahead of 4, with either setting.
+    for requeue in ("head", "tail"):
+        system = System(1)
+        q = WorkQueue(system, "q", requeue=requeue)
+        c1 = Consumer(system, q, "c1", service=Deterministic(10.0), prefetch=3)
+        system.inject(Crash(target="c1", start=0.5, end=100))
+        Producer(system, ConstantRate(rate=10), q, limit=5)
+        system.env.timeout(0.45).callbacks.append(
+            lambda _, s=system, q=q: Consumer(s, q, "c2", service=Deterministic(1.0)))
+        result = system.run(until=20)
+        rec = rows(result)
+        assert rec.sort_values("done").index.tolist() == [3, 0, 1, 2, 4], requeue
+        assert rec.done.tolist() == pytest.approx([2.45, 3.45, 4.45, 1.45, 5.45])
+        assert rec.deliveries.tolist() == [2, 2, 2, 1, 1]
+        assert c1.unacked == {}

@@ -190,7 +190,10 @@ def test_05_a_bugfix_replay_processes_every_replayed_order_twice():
 def test_05_retention_shorter_than_the_bug_leaves_orders_unfixable():
     p = replace(get("bugfix").defaults(), retention=30.0)
     n = get("bugfix")(p).numbers()
-    assert n["duplicates"] == n["reprocessed"] < n["orders_hit_by_the_bug"]
+    assert n["reprocessed"] < n["orders_hit_by_the_bug"]
+    # The rewind reaches the retention horizon, so the oldest rewound order can expire before it is read
+    # again (retention is checked every 3 s, not only at appends): one of the 160 here.
+    assert n["reprocessed"] - 2 <= n["duplicates"] <= n["reprocessed"]
     assert n["could_not_be_replayed"] == pytest.approx(n["orders_hit_by_the_bug"] / 2, rel=0.25)
 
 

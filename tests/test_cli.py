@@ -148,3 +148,18 @@ def test_same_seed_is_bit_for_bit_identical_in_separate_processes(capsys):
     assert capsys.readouterr().out == outputs[0]
     data = strict_json(outputs[0])
     assert data["params"]["seed"] == 7 and data["produced"] > 2000
+
+
+def test_ctrl_c_exits_130_without_a_traceback(capsys, monkeypatch):
+    import dataclasses
+
+    import eda_sim.__main__ as cli
+    from eda_sim.experiments import get
+
+    def interrupted(params):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "get", lambda name: dataclasses.replace(get(name), run=interrupted))
+    assert main(["run", "queue"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted (Ctrl-C)") and "Traceback" not in err

@@ -203,6 +203,18 @@ def test_no_jitter_finishes_last_and_full_jitter_makes_fewer_calls():
         assert table.loc["ok", "none"] == 1  # without retries only the first writer succeeds
 
 
+def test_clients_that_gave_up_are_not_counted_as_finished():
+    # 80 clients, 50 attempts each: fixed backoff lets one writer win per 0.01 s round, so 50 succeed and
+    # 30 give up at 0.5 s. Their last answers came at 0.5 s, but the contention did not "finish" then.
+    table = get("backoff")(clients=80, max_attempts=50).table()
+    assert (table.loc["ok", "fixed"], table.loc["gave_up", "fixed"]) == (50, 30)
+    assert math.isnan(table.loc["completion_time", "fixed"])
+    assert table.loc["last_answer_time", "fixed"] == pytest.approx(0.5, abs=0.001)
+    assert table.loc["gave_up", "full_jitter"] == 0
+    assert table.loc["completion_time", "full_jitter"] == table.loc["last_answer_time", "full_jitter"] > 0.5
+    assert table.loc["gave_up", "none"] == 79 and math.isnan(table.loc["completion_time", "none"])
+
+
 # -- the experiments as the CLI and notebooks use them ---------------------------------------------
 
 

@@ -358,3 +358,21 @@ def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+def test_a_huge_pasted_code_is_refused_by_its_length_and_never_echoed():
+    panel, _, run = make_panel()
+    calls = len(run.calls)
+    panel.code_box.value = "eda1:fake:" + "x" * 1_000_000
+    panel._on_load(None)
+    assert "a share code is at most 2,000 characters; this one has 1,000,010" in panel.status.value
+    assert len(panel.status.value) < 500 and len(panel.error) < 200
+    assert len(run.calls) == calls  # nothing ran
+
+
+def test_a_long_error_is_cut_in_the_status_line():
+    panel, _, _ = make_panel()
+    panel.code_box.value = "eda1:fake:" + "y" * 1_500 + "=1"
+    panel._on_load(None)
+    assert "unknown parameter" in panel.status.value
+    assert panel.status.value.count("y") < 320 and "…" in panel.status.value

@@ -85,7 +85,7 @@ def test_every_group_reads_every_message():
 
 
 def test_consumers_beyond_the_partition_count_sit_idle():
-    # 2 partitions, 4 consumers: the range assignor gives p0 to consumer1 and p1 to consumer3; the
+    # 2 partitions, 4 consumers: Kafka's range assignor gives p0 to consumer1 and p1 to consumer2; the
     # other two own nothing and never run. Service draws are shared per message, so the group behaves
     # exactly like a 2-consumer group: identical records.
     def run(n):
@@ -97,9 +97,9 @@ def test_consumers_beyond_the_partition_count_sit_idle():
 
     four, g4 = run(4)
     two, g2 = run(2)
-    assert [m.name for m in g4.owner] == ["g.consumer1", "g.consumer3"]
-    assert [m.partitions for m in g4.members] == [[0], [], [1], []]
-    assert g4.members[1].proc is None and g4.members[3].proc is None
+    assert [m.name for m in g4.owner] == ["g.consumer1", "g.consumer2"]
+    assert [m.partitions for m in g4.members] == [[0], [1], [], []]
+    assert g4.members[2].proc is None and g4.members[3].proc is None
     assert [m.name for m in g2.owner] == ["g.consumer1", "g.consumer2"]
     pd.testing.assert_frame_equal(four.records(), two.records())
     assert counts(four) == counts(two)
@@ -125,6 +125,34 @@ def test_lag_is_end_minus_committed_and_drains_after_a_burst():
     assert ts.loc[ts.time < 10, "g.lag"].max() <= 2
 
 
+@pytest.mark.parametrize(("retention", "check"), [(5.0, None), (5.0, 2.0), (30.0, 0.25)])
+def test_retention_deletes_on_time_after_the_producer_stops(retention, check):
+    # 40 messages at 4/s (0.25 .. 10.0 s), then silence. A group with no consumers never reads, so every
+    # message is deleted by retention: each one between retention and retention + retention_check after
+    # it was appended (the documented bound), appends or not. Before, deletion waited for the next append
+    # and these messages lived until the end of the run.
+    system = System(1)
+    log = PartitionedLog(system, "log", partitions=2, retention=retention, retention_check=check)
+    log.group("idle", consumers=0)
+    Producer(system, ConstantRate(rate=4), log, limit=40)
+    result = system.run(until=100)
+    bound = retention / 10 if check is None else check
+    assert log.retention_check == bound
+    rec = one_group(result, "idle")
+    assert (rec.status == "dropped").all() and len(rec) == 40
+    age = rec.done - rec.enqueued
+    assert (age > retention).all() and (age <= retention + bound + 1e-9).all()
+    assert age.max() > retention + 0.5 * bound  # the bound is reached, not just respected by luck
+    assert [log.start[p] for p in range(2)] == [log.end(p) for p in range(2)]  # the log is empty
+
+
+def test_retention_check_needs_retention_and_fits_in_it():
+    with pytest.raises(ValueError, match="retention_check needs retention"):
+        PartitionedLog(System(1), "log", retention_check=1.0)
+    with pytest.raises(ValueError, match=r"retention_check must be in \(0, 5\], got 6"):
+        PartitionedLog(System(1), "log", retention=5.0, retention_check=6)
+
+
 def test_retention_loses_messages_a_slow_group_has_not_read():
     # One partition, 4 msg/s, retention 5 s, a group taking 1 s per message: it can read only the
     # messages at the head of the log before they expire, and loses the rest. Nothing it took is lost
@@ -144,6 +172,21 @@ def test_retention_loses_messages_a_slow_group_has_not_read():
     started = rec.dropna(subset=["taken"])
     assert (started.taken - started.created).max() <= 5.0 + 0.25
     assert result.summary["to_handle"] == s["completed"] + s["dropped"] + s["in_flight"]
+
+
+@pytest.mark.parametrize("start", ["earliest", "latest"])
+def test_offsets_deleted_under_a_group_move_it_to_the_log_start_whatever_its_start(start):
+    # A documented simplification (docs/broker_semantics.md): when retention deletes offsets a group had
+    # not read, the model moves it to the log start, as auto.offset.reset=earliest does; Kafka with
+    # "latest" would skip to the log end. So a "latest" group loses exactly what an "earliest" one loses.
+    system = System(1)
+    log = PartitionedLog(system, "log", partitions=1, retention=5.0)
+    group = log.group("slow", consumers=1, service=Deterministic(1.0), start=start)
+    Producer(system, ConstantRate(rate=4), log)
+    result = system.run(until=60)
+    s = result.summary
+    assert (s["completed"], s["dropped"]) == (59, 158)
+    assert group.committed[0] >= log.start[0] and group.committed[0] < log.end(0) - 10  # not at the end
 
 
 def test_new_group_replays_retained_history_or_starts_at_the_end():
@@ -282,3 +325,25 @@ def test_more_consumers_less_lag_up_to_the_partition_count():
     assert lags[1][0] > lags[2][0] > lags[4][0]
     assert lags[1][1] > lags[2][1] > lags[4][1]
     assert lags[8] == lags[4]
+
+
+def range_assignor(partitions: int, members: int) -> list[list[int]]:
+    """Kafka's RangeAssignor, as its documentation describes it, for one topic: partitions in numeric
+    order, members in order; each member gets P // C consecutive partitions and the first P % C members
+    one more. (Javadoc of org.apache.kafka.clients.consumer.RangeAssignor.)"""
+    per, extra = divmod(partitions, members)
+    out, start = [], 0
+    for i in range(members):
+        n = per + (1 if i < extra else 0)
+        out.append(list(range(start, start + n)))
+        start += n
+    return out
+
+
+@pytest.mark.parametrize("partitions", [1, 2, 3, 5, 7, 12, 31])
+@pytest.mark.parametrize("members", [1, 2, 3, 4, 8, 40])
+def test_assignment_is_kafkas_range_assignor(partitions, members):
+    system = System(1)
+    log = PartitionedLog(system, "log", partitions=partitions)
+    group = log.group("g", consumers=members)
+    assert [m.partitions for m in group.members] == range_assignor(partitions, members)

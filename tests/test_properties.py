@@ -57,10 +57,11 @@ consumer_options = st.fixed_dictionaries({
     "poll_interval": st.one_of(st.none(), st.floats(0.05, 2)),
 })
 queue_options = st.fixed_dictionaries({
-    "capacity": st.one_of(st.none(), st.integers(1, 20)),
+    "capacity": st.one_of(st.none(), st.integers(0, 20)),  # 0: no waiting room (a loss system)
     "overflow": st.sampled_from(["reject", "drop_oldest", "block"]),
     "delivery_limit": st.one_of(st.none(), st.integers(1, 5)),
-})
+    "requeue": st.sampled_from(["head", "tail"]),
+}).map(lambda q: {**q, "capacity": 1} if q["overflow"] == "block" and q["capacity"] == 0 else q)
 broker_options = st.fixed_dictionaries({
     "publish_latency": st.one_of(st.none(), times),
     "when_down": st.sampled_from(["buffer", "drop"]),
@@ -188,6 +189,11 @@ def check_run(build, cfg):
     subs = first.by_subscription()
     assert (subs.to_handle == subs.completed + subs.dead_lettered + subs.dropped + subs.in_flight).all()
     assert (subs.to_handle <= s["produced"]).all()
+    # the second identity: every message produced reached the broker (each subscription, all present
+    # from the start, then took charge of a copy), is held at a down broker, or is still being published
+    assert s["produced"] == s["published"] + s["held"] + s["publishing"]
+    assert s["to_handle"] == s["published"] * len(subs)
+    assert min(s["held"], s["publishing"]) >= 0
     assert s["produced"] == len(first.messages())
     assert min(s["completed"], s["dropped"], s["dead_lettered"], s["in_flight"], s["duplicates"]) >= 0
     # every completion, duplicate and failure was a delivery

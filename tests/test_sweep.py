@@ -159,7 +159,7 @@ def test_the_default_is_serial_up_to_four_runs_then_a_pool_of_two_processes(monk
     (dict(grid={"consumers": [2, 2]}), r"grid cell \{'consumers': 2\} appears twice"),
     (dict(grid=[{"consumers": 2}, {"consumers": 2, "rate": 8.0}]), r"appears twice"),  # 8.0 is the default
     (dict(grid={"consumers": [0]}), r"consumers must be an integer in \[1, 1000\]"),
-    (dict(grid={"consumers": [1]}, repetitions=0), r"repetitions must be an integer >= 1"),
+    (dict(grid={"consumers": [1]}, repetitions=0), r"repetitions must be an integer in \[1, 10,000\]"),
     (dict(grid={"consumers": [1]}, seeds=[]), r"seeds is empty"),
     (dict(grid={"consumers": [1]}, seeds=[3, 3]), r"seeds repeat"),
     (dict(grid={"consumers": [1]}, seeds=[1, 2], repetitions=3), r"repetitions=3 but 2 seeds"),
@@ -194,3 +194,51 @@ def test_t_quantile_expansion_above_1000_df_inverts_the_exact_distribution_funct
     for p in (0.9, 0.975, 0.995):
         for df in (1001, 5000):
             assert _t_two_sided(t_quantile(p, df), df) == pytest.approx(2 * p - 1, abs=1e-11)
+
+
+# -- a sweep is bounded as a whole ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(grid={"consumers": [1]}, repetitions=10**8),
+     r"repetitions must be an integer in \[1, 10,000\], got 100000000"),
+    (dict(grid={"rate": range(1, 10**4 + 1), "consumers": range(1, 10**4 + 1)}),
+     r"100,000,000 grid cells × 1 seeds = 100,000,000 runs; a sweep is at most 10,000 runs"),
+    (dict(grid={"consumers": [1, 2]}, seeds=range(10**4)), r"2 grid cells × 10,000 seeds = 20,000 runs"),
+    (dict(grid={"rate": (float(x) for x in range(1, 10**9))}), r"more than 10,000 cells"),
+])
+def test_a_sweep_too_big_is_refused_before_anything_runs(kwargs, monkeypatch, message):
+    import time
+
+    import eda_sim.sweep as sw
+
+    ran = []
+    monkeypatch.setattr(sw, "summaries", lambda result: ran.append(1) or {})
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        sweep("queue", **kwargs)
+    assert ran == [] and time.perf_counter() - start < 1.0
+
+
+def test_bad_metric_names_are_caught_after_the_first_run_not_the_last(monkeypatch):
+    import eda_sim.sweep as sw
+
+    calls = []
+    real = sw.summaries
+    monkeypatch.setattr(sw, "summaries", lambda result: calls.append(1) or real(result))
+    with pytest.raises(ValueError, match=r"no metric wait_meen; known: produced, .*\(checked on the first run"):
+        sweep("queue", {"consumers": [1, 2, 3]}, repetitions=4, metrics=["wait_meen"], base={"until": 10.0},
+              executor="serial")
+    assert len(calls) == 1  # 12 runs asked for, one ran
+
+
+def test_a_sweep_inside_an_experiment_budget_shares_it():
+    from eda_sim import budget
+
+    with budget.allowance("test", events=30_000) as pool:
+        table = sweep("queue", {"consumers": [1, 2, 3]}, repetitions=2, base={"until": 600.0},
+                      metrics=["events", "sim_time"], executor="serial", raw=True)
+    # six runs, each given 30,000 // 6 = 5,000 events (a full 600 s run needs 10,000 to 16,000): each is
+    # cut at its share, so the sweep as a whole spends exactly the pool
+    assert table.events.tolist() == [5_000] * 6
+    assert (table.sim_time < 600).all()
+    assert pool.spent == 30_000 and pool.events == 0

@@ -11,6 +11,7 @@ import pytest
 
 from eda_sim import (
     Bursty,
+    Client,
     ConstantRate,
     Consumer,
     Crash,
@@ -26,6 +27,7 @@ from eda_sim import (
     Poisson,
     Producer,
     Scheduled,
+    Service,
     Slow,
     System,
     Topic,
@@ -63,8 +65,11 @@ NAN, INF = math.nan, math.inf
 
 # (call, text the message must contain: the parameter name and the allowed range)
 CASES = {
-    "queue capacity 0": (lambda: work_queue(capacity=0), "capacity must be an integer in [1, 100000000], got 0"),
-    "queue capacity 2.5": (lambda: work_queue(capacity=2.5), "capacity must be an integer in [1, "),
+    "queue capacity -1": (lambda: work_queue(capacity=-1), "capacity must be an integer in [0, 100000000], got -1"),
+    "queue capacity 0 block": (lambda: work_queue(capacity=0, overflow="block"),
+                               'capacity (with overflow="block") must be an integer in [1, 100000000], got 0'),
+    "queue capacity 2.5": (lambda: work_queue(capacity=2.5), "capacity must be an integer in [0, "),
+    "queue requeue": (lambda: work_queue(requeue="middle"), "requeue must be one of 'head', 'tail', got 'middle'"),
     "queue overflow": (lambda: work_queue(overflow="spill"), "overflow must be one of 'reject', 'drop_oldest', "
                                                              "'block', got 'spill'"),
     "queue when_down": (lambda: work_queue(when_down="retry"), "when_down must be one of 'buffer', 'drop'"),
@@ -128,6 +133,53 @@ CASES = {
                            "experiment 'queue' has no parameter speed; known: rate, service_mean, consumers"),
     "experiment name": (lambda: get("qeueu"), "no experiment named 'qeueu'; available: "),
 }
+
+
+# Wrong types: a TypeError naming the parameter and what it must be, raised by the constructor itself
+# (not an AttributeError later, deep inside a run).
+TYPE_CASES = {
+    "producer stream": (lambda: producer(Poisson(rate=1), stream=5), "stream must be a non-empty string, got int 5"),
+    "consumer queue None": (lambda: Consumer(System(1), None),
+                            "queue must be a WorkQueue or a Topic subscription (topic.subscribe(...)), got NoneType"),
+    "consumer stream": (lambda: consumer(stream=3), "stream must be a non-empty string, got int 3"),
+    "inject a string": (lambda: queue_system()[0].inject("down"),
+                        "fault must be a Down, Crash, Slow or FailFraction fault"),
+    "mixture fast": (lambda: Mixture(5, "x", 0.1), "fast must be a Distribution (Deterministic, Exponential, ...), "
+                                                   "got int 5"),
+    "mixture slow": (lambda: Mixture(Deterministic(1), "x", 0.1), "slow must be a Distribution"),
+    "queue parent": (lambda: work_queue(parent=5), "parent must be a Topic (the exchange this queue subscribes to) "
+                                                   "or None, got 5"),
+    "system not first": (lambda: Producer(5, Poisson(rate=1), None), "Producer's first argument must be the System"),
+    "component name": (lambda: WorkQueue(System(1), 7), "name must be a non-empty string, got int 7"),
+    "service system": (lambda: Service(None, "api"), "Service's first argument must be the System it belongs to"),
+    "client system": (lambda: Client(None, "api"), "Client's first argument must be the System it belongs to"),
+}
+
+
+@pytest.mark.parametrize("call,message", TYPE_CASES.values(), ids=TYPE_CASES.keys())
+def test_wrong_types_raise_type_error_naming_the_parameter(call, message):
+    with pytest.raises(TypeError) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_a_range_emptied_by_another_parameter_says_so():
+    # retry_storm needs until >= outage_end + 20; with outage_end = 1e12 no until <= 1e6 fits. The
+    # message says which bounds clash instead of "until must be in [1e+12, 1e+06]".
+    with pytest.raises(ValueError) as info:
+        get("retry_storm").make_params(outage_end=1e12)
+    text = str(info.value)
+    assert "no value of until fits" in text and ">= 1e+12" in text and "at most 1e+06" in text
+    assert "[1e+12, 1e+06]" not in text
+
+
+def test_core_load_blames_the_parameters_the_user_set():
+    with pytest.raises(ValueError) as info:
+        get("core_load")(workers=1000, billing_time=0.001)
+    text = str(info.value)
+    assert text.startswith("workers=1000 with billing_time=0.001 s")
+    assert "50,000 orders/s" in text and "60,000 orders/s" in text and "workers in [1, 166]" in text
+    assert "rate must be" not in text
 
 
 @pytest.mark.parametrize("call,message", CASES.values(), ids=CASES.keys())

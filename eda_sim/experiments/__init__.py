@@ -8,10 +8,13 @@ package registers its experiments with :func:`experiment` when imported; :func:`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from .. import budget
 
 
 @dataclass(frozen=True)
@@ -49,15 +52,32 @@ _loaded = False
 
 
 def experiment(name: str, title: str, params: type, sliders: tuple = ()):
-    """Decorator registering ``run(params)`` as experiment ``name``."""
+    """Decorator registering ``run(params)`` as experiment ``name``.
+
+    The registered (and returned) function runs inside one :func:`eda_sim.budget.allowance`, so all the
+    simulations of one call share a single event budget and wall-clock deadline.
+    """
     if not dataclasses.is_dataclass(params) or not params.__dataclass_params__.frozen:
         raise TypeError(f"{name}: params must be a frozen dataclass")
 
     def register(run):
         if name in _REGISTRY:
             raise ValueError(f"two experiments named {name!r}")
-        _REGISTRY[name] = Experiment(name, title, params, run, tuple(sliders))
-        return run
+
+        @functools.wraps(run)
+        def bounded(p):
+            """The experiment as a whole draws on one event budget (see :mod:`eda_sim.budget`)."""
+            outermost = budget.current() is None
+            with budget.allowance(f"experiment {name!r}") as pool:
+                try:
+                    return run(p)
+                except budget.Exhausted as exc:
+                    if not outermost:
+                        raise  # the outermost experiment, panel or sweep run reports it
+                    return budget.Stopped(name, str(exc), pool.spent)
+
+        _REGISTRY[name] = Experiment(name, title, params, bounded, tuple(sliders))
+        return bounded
 
     return register
 

@@ -403,8 +403,10 @@ class CapstoneResult:
 
     @property
     def summary(self) -> dict:
-        """The metrics and the rubric total (what the command line prints)."""
-        return {**self.metrics, "score": self.total}
+        """The metrics and the rubric total (what the command line prints), and whether a bound cut the run."""
+        core = self.result.summary
+        return {**self.metrics, "score": self.total, "events": core["events"], "bound_hit": core["bound_hit"],
+                "bound_reason": core["bound_reason"]}
 
     @cached_property
     def rubric(self):

@@ -82,6 +82,7 @@ def run_order_flow(p: OrderFlowParams) -> Comparison:
 
 
 # -- fanout ---------------------------------------------------------------------------------------
+MAX_LEAF_CONSUMERS = 10_000  # leaves × leaf_workers: the EDA build has one consumer per leaf worker
 @dataclass(frozen=True, kw_only=True)
 class FanoutParams:
     """Each request needs all ``leaves``; a leaf answers in ``fast`` s, or in ``slow`` s with
@@ -103,6 +104,9 @@ class FanoutParams:
         v.number("slow", self.slow, self.fast, 1000.0, lo_open=True)
         v.positive("rate", self.rate, 1e4)
         v.integer("leaf_workers", self.leaf_workers, 1, 1000)
+        # EDA builds one consumer per leaf worker: cap what is built before the first event runs.
+        v.integer(f"leaf_workers (with leaves={self.leaves}: leaves × leaf_workers ≤ {MAX_LEAF_CONSUMERS:,})",
+                  self.leaf_workers, 1, min(1000, MAX_LEAF_CONSUMERS // self.leaves))
         v.positive("until", self.until, 1e6)
         v.integer("seed", self.seed, 0, SEED_MAX)
 
@@ -286,12 +290,22 @@ class BackoffParams:
 
 
 def _completion_time(system, elapsed: float) -> dict:
-    """``completion_time``: when the last client got its final answer (NaN if one is still waiting)."""
+    """``completion_time``: when the last client succeeded, NaN unless every client did (a client that
+    used up its attempts gave up: it is not finished, whatever its last answer time); ``gave_up``:
+    clients whose final answer was a failure; ``last_answer_time``: when the last final answer of any
+    kind came (NaN if a client is still waiting)."""
     client = system.component("client")
     n = system.messages.count
     answered = np.frombuffer(system.messages.accepted, count=n)
-    all_done = client.offered > 0 and not np.isnan(answered).any()
-    return {"completion_time": float(answered.max()) if all_done else math.nan}
+    outcome = np.frombuffer(client.outcome, dtype=np.int8, count=min(n, len(client.outcome)))
+    ok = np.zeros(n, bool)
+    ok[: len(outcome)] = outcome == OK
+    waiting = np.isnan(answered)
+    gave_up = int(np.count_nonzero(~waiting & ~ok))
+    all_answered = client.offered > 0 and not waiting.any()
+    return {"completion_time": float(answered.max()) if all_answered and gave_up == 0 else math.nan,
+            "gave_up": gave_up,
+            "last_answer_time": float(answered.max()) if all_answered else math.nan}
 
 
 def contention_run(p: BackoffParams, backoff: str):

@@ -241,11 +241,25 @@ def load_point(result: CoreResult) -> dict:
     return out
 
 
+RATE_MAX = 1e4  # CoreParams' limit on ``rate``
+
+
 def load_sweep(p: CoreParams, rhos: tuple = RHOS) -> LoadSweep:
     """Every run of ``p`` at the offered loads ``rhos`` × capacity, all else as in ``p``.
 
-    Cached on everything but ``rate``, so moving the rate slider costs nothing here.
+    Cached on everything but ``rate``, so moving the rate slider costs nothing here. The sweep's top
+    rate comes from ``workers`` and the handler times, not from ``rate``, so a sweep that would pass the
+    rate limit is refused naming those parameters and the largest ``workers`` that fits.
     """
+    top = max(rhos) * p.capacity
+    if top > RATE_MAX:
+        slowest = max(p.billing_time, p.audit_time)
+        fits = max(1, int(RATE_MAX * slowest / max(rhos)))
+        raise ValueError(f"workers={p.workers} with billing_time={p.billing_time:g} s and audit_time="
+                         f"{p.audit_time:g} s can finish {p.capacity:,.0f} orders/s, so the load sweep (up to "
+                         f"{max(rhos):g} × that) would need {top:,.0f} orders/s, above the limit of {RATE_MAX:,.0f}: "
+                         f"use workers in [1, {fits}] or a slower handler (max of the two times >= "
+                         f"{max(rhos) * p.workers / RATE_MAX:.3g} s)")
     return _load_sweep(replace(p, rate=1.0), tuple(rhos))
 
 
