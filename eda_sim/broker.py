@@ -88,6 +88,10 @@ class Broker:
     def publish(self, mid: int) -> None:
         """Called by a producer for a new message."""
         self.received += 1
+        if self._latency is None and not self.health.down:  # _route's common case, inlined (once per message)
+            self.reached += 1
+            self._accept(mid)
+            return
         self._route(mid)
 
     def _route(self, mid: int) -> None:
@@ -288,8 +292,13 @@ class WorkQueue(Broker):
         unacked = consumer.unacked
         for mid in mids:
             del unacked[mid]
-        if not consumer.in_idle:  # (what ready_for_more checks first: this runs once per message)
-            self.ready_for_more(consumer)
+        # ready_for_more(consumer), inlined: this runs once per message
+        if consumer.push and not consumer.in_idle and consumer.prefetch > len(unacked) \
+                and not consumer.health.down:
+            consumer.in_idle = True
+            self._idle.append(consumer)
+            if self.ready:
+                self._dispatch()
 
     def nack(self, consumer, mid: int, requeue: bool = True) -> None:
         """Processing failed: requeue at the head, or dead-letter when requeue is False or the limit is hit."""
