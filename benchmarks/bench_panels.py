@@ -10,10 +10,12 @@ slider. Buttons that run long on purpose (06's "precision: full") are listed apa
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
 
+import ipywidgets as widgets
 import numpy as np
 
 from eda_sim.views import all_panels
@@ -34,9 +36,16 @@ LONG_ON_PURPOSE = {("use_cases.panel", "precision")}
 def main(only: list[str]) -> None:
     worst_all = worst_cpu_all = 0.0
     over = []
+    notebook = None
     for name, build in all_panels().items():
         if only and not any(o in name for o in only):
             continue
+        if name.split(".")[0] != notebook:
+            # Each notebook has a kernel of its own: close the previous notebook's widgets (ipywidgets keeps
+            # every widget alive until closed) so its charts do not weigh on this one's garbage collections.
+            notebook = name.split(".")[0]
+            widgets.Widget.close_all()
+            gc.collect()
         c0 = time.process_time()
         panel = build()
         build_cpu = (time.process_time() - c0) * 1000
