@@ -87,3 +87,14 @@ def test_declares_the_python3_kernel(path):
     # Without a kernelspec JupyterLab greets every learner with a "Select Kernel" dialog.
     spec = json.loads(path.read_text())["metadata"].get("kernelspec", {})
     assert spec.get("name") == "python3", f"{path.name}: kernelspec {spec!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_deep_dives_open_collapsed_in_jupyterlab(path):
+    """Optional sections start folded, so the core path is what a learner scrolls through first."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip("#").lstrip().startswith("Deep dive"):
+            assert cell.source.startswith("#"), f"{path.name}: a deep dive must be a heading"
+            assert cell.metadata.get("jp-MarkdownHeadingCollapsed") is True, (
+                f"{path.name}: {cell.source.splitlines()[0]!r} is not collapsed")

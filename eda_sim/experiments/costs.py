@@ -679,22 +679,25 @@ def run_monitoring(p: MonitoringParams) -> MonitoringResult:
     return MonitoringResult(p, {"eda": _monitoring_run(base)})
 
 
-def check_lag_threshold(threshold, quiet_seeds=(1, 2, 3)) -> tuple[bool, str]:
+def check_lag_threshold(threshold, quiet_seeds=None, deploy: MonitoringParams | None = None) -> tuple[bool, str]:
     """Exercise check: a lag alert at ``threshold`` must stay silent in healthy runs (no failures, no
-    slowdown, seeds ``quiet_seeds``) and fire during the default bad deploy. Returns (ok, feedback)."""
+    slowdown, seeds ``quiet_seeds``: by default the deploy's seed and the next two) and fire during the bad
+    deploy ``deploy`` (default: the default bad deploy, seed 1). Returns (ok, feedback)."""
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
         return False, f"Enter a number of messages, got {threshold!r}."
     if threshold < 1 or threshold != int(threshold):
         return False, f"Enter a whole number of messages of at least 1, got {threshold!r}."
     threshold = int(threshold)
-    quiet = [run_monitoring(MonitoringParams(fail_fraction=0.0, slow_factor=1.0, lag_threshold=threshold, seed=s))
+    deploy = deploy or MonitoringParams()
+    quiet_seeds = quiet_seeds or tuple(range(deploy.seed, deploy.seed + 3))
+    quiet = [run_monitoring(replace(deploy, fail_fraction=0.0, slow_factor=1.0, lag_threshold=threshold, seed=s))
              for s in quiet_seeds]
     noisy = [r for r in quiet if not math.isnan(r.lag_alert_time())]
     if noisy:
         r = noisy[0]
         return False, (f"False alarm: with nothing wrong (seed {r.params.seed}) the lag reaches "
                        f"{r.series()[1].max():.0f} and the alert fires at {r.lag_alert_time():.0f} s. Go higher.")
-    bad = run_monitoring(MonitoringParams(lag_threshold=threshold))
+    bad = run_monitoring(replace(deploy, lag_threshold=threshold))
     t = bad.lag_alert_time()
     if math.isnan(t):
         return False, (f"Silent: during the bad deploy the lag peaks at {bad.series()[1].max():.0f}, below "

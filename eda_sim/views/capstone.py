@@ -12,9 +12,11 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
+from IPython.display import display
 from plotly.subplots import make_subplots
 
-from .. import plots, theory
+from .. import plots, tables, theory
+from ..exercises import Exercise, Prediction, markdown_html
 from ..experiments import capstone as cap
 from ..experiments import get
 from ..panel import ControlPanel
@@ -209,3 +211,149 @@ def leaderboard_figure(seed: int = 1, scenario: cap.Scenario = cap.SCENARIO, hei
 
 
 PANELS = {"panel": panel}
+
+
+# =====================================================================================================
+# The lesson: the prediction, what the leaderboard shows, and the exercise of notebook 08
+# =====================================================================================================
+# The question and its answer live here, beside the panel, so the notebook's code cells do not show them.
+# Every number in the texts is computed from the runs when the text is shown.
+PREDICTIONS = {"top preset": ("Which preset scores highest on the rubric?", tuple(cap.PRESETS))}
+
+
+def prediction(key: str) -> Prediction:
+    """The notebook's prediction ``key`` (see :data:`PREDICTIONS`)."""
+    prompt, options = PREDICTIONS[key]
+    return Prediction(prompt, options)
+
+
+def scenario_text(scenario: cap.Scenario = cap.SCENARIO) -> widgets.Widget:
+    """The scenario's script in one sentence."""
+    s = scenario
+    return widgets.HTMLMath(markdown_html(
+        f"**The script ({s.until:.0f} s):** orders at {s.rate:g}/s; a lunch spike at {s.spike_rate:g}/s from "
+        f"{s.spike_start:.0f} to {s.spike_end:.0f} s; the payment provider down from {s.outage_start:.0f} to "
+        f"{s.outage_end:.0f} s; one payment worker crashed from {s.crash_start:.0f} to {s.crash_end:.0f} s; no new "
+        f"orders after {s.traffic_end:.0f} s (the last {s.until - s.traffic_end:.0f} s show what is still "
+        f"unfinished). The app gives up on an answer after {s.app_timeout:g} s."))
+
+
+def rubric() -> object:
+    """The rubric as the facilitator reads it out, tidy."""
+    return tables.tidy(cap.rubric_table(), caption="Every number the rubric scores comes from the simulated run")
+
+
+def _output(*items) -> widgets.Output:
+    out = widgets.Output()
+    with out:
+        for item in items:
+            display(item)
+    return out
+
+
+def leaderboard_text(seed: int = 1) -> str:
+    board = cap.leaderboard(seed)
+    top, second = board.index[0], board.index[1]
+    gap = board.loc[top, "total"] - board.loc[second, "total"]
+    rest = ", ".join(f"{name} {board.loc[name, 'total']:.1f}" for name in board.index[2:])
+    return (f"**{top}** tops the board with {board.loc[top, 'total']:.1f} points, **{second}** is {gap:.1f} points "
+            f"behind, and the others are far back ({rest}). The two designs with synchronous payment lose every "
+            "order placed during the payment outage, and a failed order counts as the worst wait (5 s), so they "
+            "lose the points for lost orders and for the wait together. The numbers behind the points, in "
+            "measured units:")
+
+
+def reveal(prediction: Prediction, seed: int = 1) -> widgets.Widget:
+    """Give the prediction its verdict and return the leaderboard (chart, table, explanation, facts), held back
+    until the learner has recorded a guess."""
+    board = cap.leaderboard(seed)
+    prediction.reveal(board.index[0])
+
+    def build():
+        fig = leaderboard_figure(seed)
+        table = tables.tidy(board.drop(columns="design"), decimals=1,
+                            caption=f"Points per criterion, seed {seed}")
+        facts = tables.tidy(cap.preset_facts(seed), decimals=2, caption=f"What each preset did, seed {seed}")
+        return widgets.VBox([fig.widget, _output(table), widgets.HTMLMath(markdown_html(leaderboard_text(seed))),
+                             _output(facts)])
+
+    return prediction.after(build)
+
+
+def wait_table(seed: int = 1):
+    return tables.tidy(cap.wait_explained(seed), decimals=3,
+                       caption="Why customers wait: the order service's worker is held for the synchronous chain")
+
+
+def duplicates_table(seed: int = 1):
+    return tables.tidy(cap.duplicates_explained(seed), decimals=2,
+                       caption="The two ways a payment runs twice ('–': the estimate applies to the timeout only)")
+
+
+def breaks_text(seeds: tuple = (1, 2, 3, 4, 5)) -> str:
+    """Where the claim breaks, with the numbers of the runs (Markdown)."""
+    cases, totals = cap.breaking_points(seeds)
+    seed = seeds[0]
+    hybrid, eda = cap.run_design(cap.preset("hybrid", seed)), cap.run_design(cap.preset("all EDA", seed))
+    m = hybrid.metrics
+    thin = min(cases.loc["total", "hybrid, 1 partition"], cases.loc["total", "hybrid, 1 worker"])
+    unpaid = min(cases.loc["lost or failed", "hybrid, 1 partition"],
+                 cases.loc["lost or failed", "hybrid, 1 worker"])
+    rr_waits = [cap.run_design(cap.preset("all R/R", s)).metrics["answer_wait_p95"] for s in seeds]
+    hy_waits = [cap.run_design(cap.preset("hybrid", s)).metrics["answer_wait_p95"] for s in seeds]
+    return "\n".join([
+        f"1. **All EDA is only {hybrid.total - eda.total:.1f} points behind the hybrid, and all of it is moving "
+        "parts.** Putting the order itself on a queue buys the customer nothing: they still wait for the "
+        "confirmation, which now crosses a broker and a worker. The rule of thumb holds, but weakly.",
+        f"2. **Accepted is not paid.** In the hybrid, the 95th percentile from order to payment is about "
+        f"{m['payment_p95_after_order']:.0f} s, and {m['notified_before_payment']} orders reached the restaurant "
+        "more than 2 s before their payment went through: during the outage restaurants cook food nobody has "
+        "paid for yet. A declined card then needs a compensating action the synchronous design never needs. The "
+        "rubric does not score this; your business might.",
+        f"3. **Event-driven is not capacity.** The hybrid with one partition or one worker cannot keep up with the "
+        f"lunch spike: {unpaid:.0f} or more orders are still unpaid when the run ends, and it drops to "
+        f"{thin:.0f} points. A queue moves the failure from the customer to the backlog.",
+        f"4. **A design near its capacity is a gamble.** All R/R keeps its order service "
+        f"{cap.spike_load(cap.preset('all R/R')):.0%} busy in the spike: over seeds {seeds[0]}–{seeds[-1]} its "
+        f"95th-percentile wait for an answer ranges from {min(rr_waits):.1f} to {max(rr_waits):.1f} s and its "
+        f"total spreads over {totals.loc['all R/R', 'spread']:.1f} points, while the hybrid's wait stays near "
+        f"{1000 * max(hy_waits):.0f} ms and its total within {totals.loc['hybrid', 'spread']:.1f} points. "
+        "Defend a design on more than one seed.",
+        "5. **The rubric decides.** These weights reward short waits and few queries, which asynchronous work buys "
+        "by construction. Payment certainty at checkout, one stack trace per failed order and fewer things to page "
+        "someone about are R/R's strengths; only \"moving parts\" is scored, worth 10 points.",
+    ])
+
+
+def breaks(prediction: Prediction, seeds: tuple = (1, 2, 3, 4, 5)) -> widgets.Widget:
+    """Where the claim breaks, with the cases table and every preset's totals over ``seeds`` (they rank the
+    presets, so they wait for the prediction)."""
+
+    def build():
+        cases, totals = cap.breaking_points(seeds)
+        return widgets.VBox([widgets.HTMLMath(markdown_html(breaks_text(seeds))),
+                             _output(tables.tidy(cases, decimals=1, caption=f"The hybrid and its variants, seed "
+                                                                                   f"{seeds[0]}"),
+                                     tables.tidy(totals, decimals=1, caption="Each preset's total on five seeds, and "
+                                                                             "the spread between best and worst"))])
+
+    return prediction.after(build)
+
+
+def exercise(key: str, panel):
+    """The notebook's exercise ``key``: "design" (checked on the panel's current design and seed)."""
+    if key != "design":
+        raise ValueError(f"exercise must be 'design', got {key!r}")
+    return Exercise(
+        "Set a design in the panel that scores **at least 80** with **no duplicate payment** and **at most 5 % of "
+        "orders lost**, then press Check (it runs the panel's current design, seed included).",
+        check=lambda: cap.check_design(panel.params),
+        hint="The naive hybrid loses all 20 points for lost orders and all 20 for the wait (every order placed "
+             "during the payment outage fails, and a failed order counts as a 5 s wait), and 15 for double "
+             "charges. Which toggle keeps orders alive while payment is down, and which knob stops a second charge?",
+        solution="Two changes to the naive hybrid: **pay → eda** (orders are accepted during the outage and paid "
+                 "afterwards: nothing fails, so the points for lost orders and for the wait come back) and "
+                 "**idempotent payment → True** (retries and redeliveries charge nobody twice). That is the hybrid "
+                 "preset, about 94 points. Other passing designs keep notify or analytics synchronous (about 92) "
+                 "or put the order on a queue too (about 92). No design with synchronous payment passes in this "
+                 "scenario: the 15 s outage fails more than 5 % of orders.")

@@ -227,6 +227,9 @@ def _run_in_lab(session: PageSession, lab_server, notebook: str) -> None:
     _wait_for_kernel(page, PAGE_LOAD_TIMEOUT_MS / 1000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     _wait_until_idle(page, NOTEBOOK_RUN_TIMEOUT_S)
+    # Optional deep dives open collapsed (cell metadata jp-MarkdownHeadingCollapsed); the checks read the
+    # whole notebook, as Voila shows it, so open them as a learner would.
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:expand-all-headings')")
 
 
 _KERNEL_STATE_JS = """() => {

@@ -58,44 +58,56 @@ class ChartView extends DOMWidgetView {
     this.plot.className = 'eda-chart-plot';
     this.plot.style.width = '100%';
     this.el.appendChild(this.plot);
-    this.queued = false;
-    this.drawing = Promise.resolve();
-    this.width = 0;
+    // Draws and resizes run one after the other on this queue: a resize that arrived while plotly
+    // was drawing is checked again once the draw is done (a box that shrank mid-draw otherwise
+    // leaves the chart at its old, wider size).
+    this.queue = Promise.resolve();
+    this.drawQueued = false;
+    this.resizeQueued = false;
     this.listenTo(this.model, 'change:figure_data change:figure_layout', this.scheduleDraw);
-    this.observer = new ResizeObserver(() => this.onResize());
+    this.observer = new ResizeObserver(() => this.scheduleResize());
     this.observer.observe(this.el);
     this.scheduleDraw();
   }
 
-  /** Draw the latest figure once the running draw ends; changes arriving meanwhile coalesce. */
+  enqueue(step) {
+    this.queue = this.queue.then(step).catch((error) => console.error(`${NAME}: could not draw a chart`, error));
+  }
+
+  /** Draw the latest figure once the running step ends; changes arriving meanwhile coalesce. */
   scheduleDraw() {
-    if (this.queued) {
+    if (this.drawQueued) {
       return;
     }
-    this.queued = true;
-    this.drawing = this.drawing
-      .then(() => {
-        this.queued = false;
-        return this.draw();
-      })
-      .catch((error) => console.error(`${NAME}: could not draw a chart`, error));
+    this.drawQueued = true;
+    this.enqueue(async () => {
+      this.drawQueued = false;
+      const Plotly = await loadPlotly();
+      const data = JSON.parse(this.model.get('figure_data') || '[]');
+      const layout = { ...JSON.parse(this.model.get('figure_layout') || '{}'), autosize: true };
+      delete layout.width; // always the width of the box the chart sits in
+      await Plotly.react(this.plot, data, layout, CONFIG);
+      await this.fit(Plotly);
+    });
   }
 
-  async draw() {
-    const Plotly = await loadPlotly();
-    const data = JSON.parse(this.model.get('figure_data') || '[]');
-    const layout = { ...JSON.parse(this.model.get('figure_layout') || '{}'), autosize: true };
-    delete layout.width; // always the width of the box the chart sits in
-    this.width = this.el.clientWidth;
-    await Plotly.react(this.plot, data, layout, CONFIG);
-    this.onResize(); // the box may have changed while plotly was drawing
+  scheduleResize() {
+    if (this.resizeQueued) {
+      return;
+    }
+    this.resizeQueued = true;
+    this.enqueue(async () => {
+      this.resizeQueued = false;
+      await this.fit(await loadPlotly());
+    });
   }
 
-  onResize() {
+  /** Resize the plot when its drawn width differs from its box (and the box is visible). */
+  async fit(Plotly) {
     const width = this.el.clientWidth;
-    if (width > 0 && width !== this.width && this.plot.classList.contains('js-plotly-plot')) {
-      this.width = width;
-      loadPlotly().then((Plotly) => Plotly.Plots.resize(this.plot));
+    const drawn = this.plot._fullLayout && this.plot._fullLayout.width;
+    if (width > 0 && drawn && Math.abs(drawn - width) > 1) {
+      await Plotly.Plots.resize(this.plot);
     }
   }
 
@@ -104,7 +116,7 @@ class ChartView extends DOMWidgetView {
       this.observer.disconnect();
     }
     if (plotlyPromise !== null && this.plot) {
-      plotlyPromise.then((Plotly) => Plotly.purge(this.plot));
+      this.enqueue(() => plotlyPromise.then((Plotly) => Plotly.purge(this.plot)));
     }
     return super.remove();
   }
