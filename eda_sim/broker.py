@@ -88,6 +88,10 @@ class Broker:
     def publish(self, mid: int) -> None:
         """Called by a producer for a new message."""
         self.received += 1
+        if self._latency is None and not self.health.down:  # _route's common case, inlined (once per message)
+            self.reached += 1
+            self._accept(mid)
+            return
         self._route(mid)
 
     def _route(self, mid: int) -> None:
@@ -129,7 +133,7 @@ class Broker:
         if blocked:
             self._pending[mid] = blocked
         else:
-            self._accepted[mid] = self.env.now
+            self._accepted[mid] = self.env._now
 
     def _admitted(self, mid: int) -> None:
         """A blocked publish got room in one subscription."""
@@ -194,13 +198,20 @@ class WorkQueue(Broker):
     def queues(self):
         return (self,)
 
+    def _accept(self, mid: int) -> None:
+        """``Broker._accept`` for a broker that is its own only queue (this runs once per message)."""
+        if self.offer(mid):
+            self._accepted[mid] = self.env._now
+        else:
+            self._pending[mid] = 1
+
     def backlog(self) -> int:
         return len(self.ready) + len(self._blocked) + len(self._held)
 
     # -- producer side ---------------------------------------------------------------------------
     def offer(self, mid: int) -> bool:
         """Take a message from the exchange. False means the publisher is blocked (overflow="block")."""
-        now = self.env.now
+        now = self.env._now
         self.log.assign(mid, now)
         ready = self.ready
         capacity = self.capacity
@@ -238,7 +249,8 @@ class WorkQueue(Broker):
 
     def ready_for_more(self, consumer) -> None:
         """A push consumer has prefetch credit again: queue it for round-robin dispatch."""
-        if consumer.push and not consumer.in_idle and consumer.credit() > 0 and not consumer.health.down:
+        if consumer.push and not consumer.in_idle and consumer.prefetch > len(consumer.unacked) \
+                and not consumer.health.down:  # (credit() inlined: this runs once per message)
             consumer.in_idle = True
             self._idle.append(consumer)
             if self.ready:
@@ -246,7 +258,7 @@ class WorkQueue(Broker):
 
     def _dispatch(self) -> None:
         ready, idle = self.ready, self._idle
-        now = self.env.now
+        now = self.env._now
         log = self.log
         while ready and idle:
             c = idle.popleft()
@@ -255,7 +267,7 @@ class WorkQueue(Broker):
             mid = ready.popleft()
             log.deliver(mid, now)
             c.receive(mid)
-            if c.credit() > 0:
+            if c.prefetch > len(c.unacked):  # credit() > 0, inlined: this runs once per message
                 idle.append(c)
             else:
                 c.in_idle = False
@@ -277,9 +289,16 @@ class WorkQueue(Broker):
         return k
 
     def ack(self, consumer, mids) -> None:
+        unacked = consumer.unacked
         for mid in mids:
-            del consumer.unacked[mid]
-        self.ready_for_more(consumer)
+            del unacked[mid]
+        # ready_for_more(consumer), inlined: this runs once per message
+        if consumer.push and not consumer.in_idle and consumer.prefetch > len(unacked) \
+                and not consumer.health.down:
+            consumer.in_idle = True
+            self._idle.append(consumer)
+            if self.ready:
+                self._dispatch()
 
     def nack(self, consumer, mid: int, requeue: bool = True) -> None:
         """Processing failed: requeue at the head, or dead-letter when requeue is False or the limit is hit."""

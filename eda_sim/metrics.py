@@ -1,7 +1,8 @@
 """Records kept during a run, and the tables and summary built from them after it.
 
-Per-message facts live in typed arrays indexed by message id (8 bytes a field, no object per message),
-so a million messages fit in a few tens of megabytes. DataFrames are only built when asked for.
+Per-message facts live in typed arrays indexed by message id (1 to 8 bytes a field, no object per
+message), so a million messages fit in a few tens of megabytes. A constant message size is not stored
+per message. DataFrames are only built when asked for, straight from these arrays.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from array import array
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .distributions import Deterministic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,10 +41,11 @@ class Messages:
 
     def __init__(self, key_rng: np.random.Generator, size_rng: np.random.Generator, keys: int, size):
         self.created = array("d")
-        self.key = array("q")
-        self.size = array("d")
+        self.key = array("i")  # keys are below 10**9 (validated): 4 bytes a message
+        self.size = array("d")  # stays empty while every size is the same (Deterministic): see sizes()
         self.accepted = array("d")  # publish acknowledged (EDA) / response received (R/R)
         self.count = 0
+        self._constant_size: float | None = None
         self._key_rng, self._size_rng, self._keys, self._size = key_rng, size_rng, keys, size
 
     def configure(self, keys: int, size) -> None:
@@ -51,13 +55,30 @@ class Messages:
         mid = self.count
         if mid >= len(self.created):
             n = len(self.created) + CHUNK
-            self.key.frombytes(self._key_rng.integers(0, self._keys, CHUNK, dtype=np.int64).tobytes())
-            self.size.frombytes(self._size.sample(self._size_rng, CHUNK).astype(float).tobytes())
+            keys = self._key_rng.integers(0, self._keys, CHUNK, dtype=np.int64)  # int64 draws: the stream as before
+            self.key.frombytes(keys.astype(np.int32).tobytes())
+            if isinstance(self._size, Deterministic) and not self.size:
+                self._constant_size = self._size.value  # no draws to store (and none taken from the stream)
+            else:
+                if not self.size and self._constant_size is not None:  # sizes stopped being constant
+                    self.size.extend(array("d", [self._constant_size]) * (len(self.created)))
+                self.size.frombytes(self._size.sample(self._size_rng, CHUNK).astype(float).tobytes())
             _grow(self.created, n, NAN)
             _grow(self.accepted, n, NAN)
         self.created[mid] = t
         self.count = mid + 1
         return mid
+
+    def keys(self, n: int | None = None) -> np.ndarray:
+        """The keys of messages 0..n-1 (all by default), as int64."""
+        return np.frombuffer(self.key, dtype=np.int32, count=self.count if n is None else n).astype(np.int64)
+
+    def sizes(self, n: int | None = None) -> np.ndarray:
+        """The sizes (bytes) of messages 0..n-1 (all by default)."""
+        n = self.count if n is None else n
+        if not self.size:
+            return np.full(n, np.nan if self._constant_size is None else self._constant_size)
+        return np.frombuffer(self.size, count=n).copy()
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd  # imported when a table is asked for: a plain run never pays for it
@@ -65,8 +86,8 @@ class Messages:
         n = self.count
         return pd.DataFrame({
             "message": np.arange(n),
-            "key": np.frombuffer(self.key, dtype=np.int64, count=n),
-            "size": np.frombuffer(self.size, count=n),
+            "key": self.keys(n),
+            "size": self.sizes(n),
             "created": np.frombuffer(self.created, count=n),
             "accepted": np.frombuffer(self.accepted, count=n),
         })
@@ -86,7 +107,7 @@ class DeliveryLog:
         self.taken = array("d")  # first time a consumer took it
         self.done = array("d")  # time it completed (or was dead-lettered/dropped)
         self.status = array("b")
-        self.deliveries = array("q")
+        self.deliveries = array("i")  # 4 bytes: a copy is never delivered 2**31 times
         self.assigned = self.delivered = self.completed = self.dead_lettered = 0
         self.dropped = self.failed = self.duplicates = 0
         self.wait_sum = 0.0
@@ -163,37 +184,48 @@ class DeliveryLog:
             raise ConservationError(f"{self.name}: a negative count")
 
     def frame(self, messages: Messages) -> pd.DataFrame:
+        """One row per copy this subscription was given. Built column by column into one frame without
+        the copies pandas makes by default (its own, then consolidating): a million rows cost about 80
+        bytes each, not 160."""
         import pandas as pd  # imported when a table is asked for: a plain run never pays for it
 
         n = min(len(self.status), messages.count)
         status = np.frombuffer(self.status, dtype=np.int8, count=n)
         keep = np.flatnonzero(status != UNASSIGNED)
-        created = np.frombuffer(messages.created, count=n)[keep]
-        enq = np.frombuffer(self.enqueued, count=n)[keep]
-        taken = np.frombuffer(self.taken, count=n)[keep]
-        done = np.frombuffer(self.done, count=n)[keep]
-        st = status[keep]
+
+        def column(buf, dtype=np.float64):
+            return np.frombuffer(buf, dtype=dtype, count=n)[keep]
+
+        created, enq, taken, done, st = (column(messages.created), column(self.enqueued), column(self.taken),
+                                         column(self.done), status[keep])
+        latency = done - created
+        latency[st != COMPLETED] = np.nan
         return pd.DataFrame({
             "subscription": self.name,
             "message": keep,
-            "key": np.frombuffer(messages.key, dtype=np.int64, count=n)[keep],
+            "key": column(messages.key, np.int32).astype(np.int64),
             "created": created,
             "enqueued": enq,
             "taken": taken,
             "done": done,
             "status": pd.Categorical.from_codes(st - 1, list(STATUS_NAMES.values())[1:]),
-            "deliveries": np.frombuffer(self.deliveries, dtype=np.int64, count=n)[keep],
+            "deliveries": column(self.deliveries, np.int32).astype(np.int64),
             "wait": taken - enq,
-            "latency": np.where(st == COMPLETED, done - created, np.nan),
-        })
+            "latency": latency,
+        }, copy=False)
 
     def latencies(self, messages: Messages) -> np.ndarray:
+        """Creation-to-completion seconds of the completed copies, in message order (a new array)."""
         n = min(len(self.status), messages.count)
         status = np.frombuffer(self.status, dtype=np.int8, count=n)
         done = np.frombuffer(self.done, count=n)
         created = np.frombuffer(messages.created, count=n)
         ok = status == COMPLETED
-        return done[ok] - created[ok]
+        if ok.all():  # the usual case: no masked copies of two whole arrays
+            return done - created
+        out = done[ok]
+        out -= created[ok]
+        return out
 
 
 class Series:
@@ -223,10 +255,12 @@ class Series:
         return pd.DataFrame(data)
 
 
-def percentiles(values: np.ndarray) -> dict[str, float]:
+def percentiles(values: np.ndarray, scratch: bool = False) -> dict[str, float]:
+    """Mean, p50, p95, p99 and max. ``scratch=True``: ``values`` may be reordered (saves a copy of it)."""
     if len(values) == 0:
         return {"latency_mean": NAN, "latency_p50": NAN, "latency_p95": NAN, "latency_p99": NAN,
                 "latency_max": NAN}
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
-    return {"latency_mean": float(values.mean()), "latency_p50": float(p50), "latency_p95": float(p95),
-            "latency_p99": float(p99), "latency_max": float(values.max())}
+    mean, top = float(values.mean()), float(values.max())  # before the percentiles may reorder values
+    p50, p95, p99 = np.percentile(values, [50, 95, 99], overwrite_input=scratch)
+    return {"latency_mean": mean, "latency_p50": float(p50), "latency_p95": float(p95),
+            "latency_p99": float(p99), "latency_max": top}

@@ -155,6 +155,7 @@ class ConsumerGroup:
             self.committed = [log.end(p) for p in range(P)]
         self.position = list(self.committed)
         self.owner: list[GroupMember | None] = [None] * P
+        self.slot = [0] * P  # partition -> its index in its owner's ``partitions``
         self.members: list[GroupMember] = []
         self.generation = 0
         self.rebalances = 0
@@ -167,7 +168,9 @@ class ConsumerGroup:
 
     # -- offsets -------------------------------------------------------------------------------
     def lag(self) -> int:
-        return sum(self.plog.end(p) - self.committed[p] for p in range(self.plog.partitions))
+        """End offsets minus committed offsets, over every partition (summed in C: the sampler and the
+        backlog bound ask often, and a log may have hundreds of partitions)."""
+        return sum(map(len, self.plog.offsets)) - sum(self.committed)
 
     def backlog(self) -> int:
         return self.lag()
@@ -175,9 +178,11 @@ class ConsumerGroup:
     def appended(self, p: int, mid: int, now: float) -> None:
         self.log.assign(mid, now)
         m = self.owner[p]
-        if m is not None and m.waiting is not None and self.poll_interval is None:
-            ev, m.waiting = m.waiting, None
-            ev.succeed()
+        if m is not None:
+            m.unread |= 1 << self.slot[p]
+            if m.waiting is not None and self.poll_interval is None:
+                ev, m.waiting = m.waiting, None
+                ev.succeed()
 
     def truncated(self, p: int, new_start: int) -> None:
         """Retention deleted offsets below ``new_start``; unread ones are lost to this group."""
@@ -268,6 +273,7 @@ class ConsumerGroup:
             for i, m in enumerate(live):
                 for _ in range(per + (i < extra)):
                     self.owner[p] = m
+                    self.slot[p] = len(m.partitions)
                     m.partitions.append(p)
                     p += 1
         delay = self.rebalance_time if self.rebalances > 1 else 0.0
@@ -290,8 +296,16 @@ class GroupMember:
         self.health = Health()
         self.health.on_change = self._health_changed
         self._next = 0
+        # Bit i set: partitions[i] may have unread messages (set on append and on assignment, cleared
+        # when found caught up), so picking the next partition costs O(1), not a scan of them all.
+        self.unread = 0
+        self._moved: list[int] = []  # partitions whose position moved since the last commit
 
     def start(self, delay: float) -> None:
+        n = len(self.partitions)
+        self.unread = (1 << n) - 1
+        self._next %= n  # only ever used modulo the partition count
+        self._moved = []
         self.proc = self.group.env.process(self._run(delay))
 
     def stop(self) -> None:
@@ -305,13 +319,20 @@ class GroupMember:
             self.group._rebalance()  # a crash or a restart is a membership change
 
     def _pick(self) -> int | None:
+        """The next partition with unread messages, round-robin from the one after the last pick."""
         g, parts = self.group, self.partitions
-        n = len(parts)
-        for i in range(n):
-            p = parts[(self._next + i) % n]
-            if g.position[p] < g.plog.end(p):
-                self._next = (self._next + i + 1) % n
+        position, offsets = g.position, g.plog.offsets
+        ready, start = self.unread, self._next
+        while ready:
+            later = ready >> start  # candidates at or after ``start``, else wrap around to the lowest
+            i = start + (later & -later).bit_length() - 1 if later else (ready & -ready).bit_length() - 1
+            p = parts[i]
+            if position[p] < len(offsets[p]):
+                self.unread = ready
+                self._next = (i + 1) % len(parts)
                 return p
+            ready &= ~(1 << i)  # caught up: not a candidate until its next append
+        self.unread = 0
         return None
 
     def _run(self, delay: float):
@@ -376,6 +397,7 @@ class GroupMember:
                     log.complete(mid, env.now)
                 attempts.pop(mid, None)
                 g.position[p] = max(off + 1, g.position[p])  # retention may have moved it past off meanwhile
+                self._moved.append(p)
                 since_commit += 1
                 if since_commit >= g.commit_every:
                     self._commit()
@@ -384,9 +406,11 @@ class GroupMember:
             return
 
     def _commit(self) -> None:
-        g = self.group
-        for p in self.partitions:
-            g.committed[p] = g.position[p]
+        """Commit the position of every partition read since the last commit (the others are committed)."""
+        committed, position = self.group.committed, self.group.position
+        for p in self._moved:
+            committed[p] = position[p]
+        self._moved = []
 
 
 def _check_replay(group: ConsumerGroup, n: int) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from . import validate as v
-from .system import transactional
+from .alarm import NORMAL, URGENT, Alarm
+from .system import BoundHit, fail_later, transactional
 from .workload import Workload
 
 
@@ -28,21 +31,30 @@ class Producer:
         self.target = target
         self.limit = None if limit is None else v.integer("limit", limit, 0, 10**9)
         system.messages.configure(workload.keys, workload.size)
-        self._times = workload.arrival_times(system.streams.generator(stream))
-        system.env.process(self._run())
+        self._times = enumerate(workload.arrival_times(system.streams.generator(stream)))
+        self._t = 0.0
+        self._alarm = Alarm(system.env, self._arrive)
+        # Start as a SimPy process would (an URGENT event now), so events keep their order.
+        Alarm(system.env, self._next).set(0, URGENT)
 
-    def _run(self):
-        env = self.system.env
-        new = self.system.messages.new
-        publish = self.target.publish
-        limit = self.limit
-        timeout = env.timeout
+    def _next(self, _=None) -> None:
+        """Schedule the next arrival (or stop: limit reached, workload over)."""
         system = self.system
-        max_backlog = system.limits.max_backlog
-        for n, t in enumerate(self._times):
-            if limit is not None and n >= limit:
+        for n, t in self._times:
+            if self.limit is not None and n >= self.limit:
                 return
             if n & 1023 == 1023:  # between sampling steps too: a runaway producer stops within 1024 messages
-                system.check_backlog(max_backlog)
-            yield timeout(t - env.now)
-            publish(new(t))
+                try:
+                    system.check_backlog(system.limits.max_backlog)
+                except BoundHit as exc:
+                    fail_later(system.env, exc)
+                    return
+            self._t = t
+            alarm = self._alarm  # alarm.set(t - now), inlined: this runs once per message
+            alarm.callbacks = alarm._fire
+            heappush(alarm.queue, (system.env._now + (t - system.env._now), NORMAL, next(alarm.eid), alarm))
+            return
+
+    def _arrive(self, _) -> None:
+        self.target.publish(self.system.messages.new(self._t))
+        self._next()

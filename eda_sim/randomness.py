@@ -13,6 +13,7 @@ from array import array
 import numpy as np
 
 from . import validate as v
+from .distributions import Deterministic
 
 BLOCK = 1024
 
@@ -47,7 +48,10 @@ class Streams:
         d = self._draws.get((name, dist))
         if d is None:
             taken = any(n == name for n, _ in self._draws)
-            d = self._draws[(name, dist)] = Draws(self.generator(f"{name}#{dist!r}" if taken else name), dist)
+            if isinstance(dist, Deterministic):  # every draw is the value and takes nothing from a stream
+                d = self._draws[(name, dist)] = ConstantDraws(dist.value)
+            else:
+                d = self._draws[(name, dist)] = Draws(self.generator(f"{name}#{dist!r}" if taken else name), dist)
         return d
 
 
@@ -70,3 +74,15 @@ class Draws:
         while i >= len(values):
             values.frombytes(self._dist.sample(self._rng, BLOCK).astype(float).tobytes())
         return values[i]
+
+
+class ConstantDraws:
+    """The draws of a ``Deterministic`` distribution: the same value for every i, and no array of them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def __getitem__(self, i: int) -> float:
+        return self.value

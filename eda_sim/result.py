@@ -57,6 +57,8 @@ class Result:
         frames = [log.frame(self.system.messages) for log in self.system.logs.values()]
         if not frames:
             return pd.DataFrame()
+        if len(frames) == 1:
+            return frames[0]
         return pd.concat(frames, ignore_index=True)
 
     def messages(self) -> pd.DataFrame:

@@ -30,7 +30,7 @@ import numpy as np
 from simpy.events import Timeout
 
 from . import validate as v
-from .database import DatabaseError
+from .alarm import URGENT, Alarm
 from .distributions import as_distribution
 from .fault import Health
 from .metrics import CHUNK, DeliveryLog, _grow
@@ -183,20 +183,24 @@ class Service:
         if (health.down and self.when_down == "error") or (health.fail and self._fail_rng.random() < health.fail):
             self._finish(req, ERROR)
         elif self.db is not None:
-            self.env.process(self._query(req))
+            # The queries start where a process started for them would (an URGENT event now).
+            Alarm(self.env, lambda _: self._query(req, 0)).set(0, URGENT)
         else:
             self._call_downstream(req)
 
-    def _query(self, req: _Request):
-        try:
-            for _ in range(self.reads):
-                yield from self.db.query("read", req.mid)
-            for _ in range(self.writes):
-                yield from self.db.query("write", req.mid)
-        except DatabaseError:
-            self._finish(req, ERROR)
+    def _query(self, req: _Request, i: int) -> None:
+        """Run query ``i`` of the request's reads then writes, one after another; then the downstream calls."""
+        if i == self.reads + self.writes:
+            self._call_downstream(req)
             return
-        self._call_downstream(req)
+
+        def done(ok: bool) -> None:
+            if ok:
+                self._query(req, i + 1)
+            else:
+                self._finish(req, ERROR)
+
+        self.db.start_query("read" if i < self.reads else "write", req.mid, done)
 
     def _call_downstream(self, req: _Request) -> None:
         callers = self.callers

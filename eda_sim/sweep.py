@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import contextvars
 import dataclasses
 import itertools
 import math
@@ -37,6 +38,21 @@ from .experiments import Experiment, get
 MAX_RUNS = 10_000
 """The most runs (grid cells × seeds) one sweep may ask for, checked before anything is built or run:
 each run may use a whole experiment's event budget, so this bounds a sweep as a whole."""
+
+
+_LISTENER: contextvars.ContextVar = contextvars.ContextVar("sweep_progress_listener", default=None)
+
+
+@contextlib.contextmanager
+def progress_to(listener):
+    """Inside this block every sweep calls ``listener(done, total)`` after each run it finishes (and once
+    with ``done=0`` before the first), e.g. to show progress in a control panel's status line."""
+    token = _LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
+
 
 SERIAL_MAX_RUNS = 4
 """With ``executor=None``, a sweep of at most this many runs runs in-process: starting a pool costs
@@ -177,7 +193,7 @@ def _run_all(exp: Experiment, base: dict, tasks: list, executor, progress: bool,
         with budget.child(share) if share is not None else contextlib.nullcontext():
             return _checked(lambda: summaries(exp.run(params)), cell)
 
-    bar = _progress_bar(n, progress and n > SERIAL_MAX_RUNS)
+    bar = _progress_bar(n, progress and n > SERIAL_MAX_RUNS, _LISTENER.get())
     results = [None] * n
     try:
         if executor == "serial":
@@ -238,7 +254,25 @@ class _NoBar:
         pass
 
 
-def _progress_bar(total: int, enabled: bool):
+class _Reported:
+    """A progress bar that also tells a :func:`progress_to` listener."""
+
+    def __init__(self, bar, listener, total: int):
+        self.bar, self.listener, self.total, self.done = bar, listener, total, 0
+        listener(0, total)
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+        self.done += n
+        self.listener(self.done, self.total)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_bar(total: int, enabled: bool, listener=None):
+    if listener is not None:
+        return _Reported(_progress_bar(total, enabled), listener, total)
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm  # imported only when a bar is shown

@@ -65,7 +65,7 @@ def _arrays(result, name: str):
     log, msgs = system.logs[name], system.messages
     n = min(len(log.status), msgs.count)
     return (np.frombuffer(log.status, dtype=np.int8, count=n), np.frombuffer(msgs.created, count=n),
-            np.frombuffer(log.done, count=n), np.frombuffer(msgs.key, dtype=np.int64, count=n))
+            np.frombuffer(log.done, count=n), msgs.keys(n))
 
 
 # =====================================================================================================

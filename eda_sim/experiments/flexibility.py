@@ -708,7 +708,7 @@ def out_of_order_share(result, name: str) -> float:
 
     Orders not processed by the end count as finishing at infinity (still pending)."""
     status, done, _ = _log_arrays(result, name)
-    keys = np.frombuffer(result.system.messages.key, dtype=np.int64, count=len(status))
+    keys = result.system.messages.keys(len(status))
     mine = status != 0
     ids = np.flatnonzero(mine)
     if len(ids) < 2:

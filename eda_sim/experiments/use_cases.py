@@ -695,7 +695,8 @@ SCORECARD_SLIDERS = (
     *(Slider(f"w_{name}", 0.0, 5.0, 0.5, label=f"weight: {c.label}", help=c.help) for name, c in CRITERIA.items()),
     Slider("precision", options=tuple(PRECISION), label="precision",
            help=f"seeds per row: quick {PRECISION['quick']} (ready at once), full {PRECISION['full']} "
-                "(runs the full grid the first time: several seconds)"),
+                f"(the first time it runs the whole grid, {PRECISION['full'] * len(CASES)} runs: one to a few "
+                "seconds, progress in the status line; cached afterwards)"),
     Slider("detail", options=CASES, label="row in detail", help="the row whose measurements the right chart shows"),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import ipywidgets as widgets
 import pandas as pd
@@ -24,7 +25,8 @@ from ..experiments.use_cases import (
     ScorecardParams,
     closed_form_rows,
 )
-from ..panel import ControlPanel
+from ..panel import ControlPanel, _status
+from ..sweep import progress_to
 
 ARCH_SHORT = {"rr": "R/R", "eda": "EDA"}
 ROWS = [CASE_NAMES[c] for c in CASES]
@@ -182,7 +184,24 @@ def panel(**overrides) -> ControlPanel:
         update_scorecard(heat, card)
         update_detail(detail, card, card.params.detail)
 
-    p = ControlPanel(exp.run, params, exp.sliders, update, [heat, detail], name="scorecard", show_figures=False)
+    def run(params):
+        """The experiment, with the grid's progress in the status line when it has to be measured (the
+        first time at a precision: "full" takes a second or two; cached afterwards)."""
+        start = time.perf_counter()
+
+        def report(done: int, total: int) -> None:
+            if p is None:
+                return  # the panel's first run, before its status line exists
+            elapsed = time.perf_counter() - start
+            left = f", about {elapsed / done * (total - done):.1f} s left" if done else ""
+            p.status.value = _status(f"measuring the {params.precision} grid ({len(params.seeds)} seeds per row, "
+                                     f"once, then cached): run {done} of {total}, {elapsed:.1f} s{left}…")
+
+        with progress_to(report):
+            return exp.run(params)
+
+    p = None
+    p = ControlPanel(run, params, exp.sliders, update, [heat, detail], name="scorecard", show_figures=False)
     p.widget = widgets.VBox([p.controls_box, heat.widget, detail.widget])
     return p
 
