@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 from functools import lru_cache
 
 from ... import validate as v
-from ...panel import Slider
+from ...lab.panel import Slider
 from .. import experiment
 from ..costs import _tidy
 from .design import (
@@ -175,7 +175,7 @@ def breaking_points(seeds: tuple = (1, 2, 3, 4, 5), scenario: Scenario = SCENARI
 
 
 #: Knobs first, then the four toggles: the order tests and benchmarks move them in. The panel shows the
-#: toggles first (see eda_sim.views.capstone).
+#: toggles first (see eda_sim.lab.views.capstone).
 SLIDERS = (
     Slider("workers", 1, 8, 1, unit="per service", label="workers / consumers",
            help="threads of each service, consumers in each group"),

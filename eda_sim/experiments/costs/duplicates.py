@@ -11,7 +11,7 @@ from ...broker import WorkQueue
 from ...consumer import consumers
 from ...distributions import Exponential
 from ...fault import Crash
-from ...panel import Slider
+from ...lab.panel import Slider
 from ...partitioned_log import PartitionedLog
 from ...producer import Producer
 from ...system import System

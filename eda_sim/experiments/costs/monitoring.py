@@ -11,7 +11,7 @@ import numpy as np
 from ... import validate as v
 from ...distributions import Exponential
 from ...fault import FailFraction, Slow
-from ...panel import Slider
+from ...lab.panel import Slider
 from ...partitioned_log import PartitionedLog
 from ...producer import Producer
 from ...system import System

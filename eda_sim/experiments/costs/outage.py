@@ -12,8 +12,8 @@ from ...broker import WorkQueue
 from ...consumer import Consumer
 from ...distributions import Exponential, Uniform
 from ...fault import Down, Slow
+from ...lab.panel import Slider
 from ...metrics import DROPPED
-from ...panel import Slider
 from ...producer import Producer
 from ...system import System
 from ...workload import Poisson

@@ -12,7 +12,7 @@ from ...broker import Broker, Topic, WorkQueue
 from ...consumer import Consumer, consumers
 from ...database import Database
 from ...distributions import Exponential
-from ...panel import Slider
+from ...lab.panel import Slider
 from ...partitioned_log import ConsumerGroup, GroupMember
 from ...producer import Producer
 from ...resilience import OK, Call, soon

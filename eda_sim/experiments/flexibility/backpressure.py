@@ -11,8 +11,8 @@ from ... import validate as v
 from ...broker import OVERFLOW, WorkQueue
 from ...consumer import Consumer
 from ...distributions import Exponential
+from ...lab.panel import Slider
 from ...metrics import COMPLETED, DROPPED
-from ...panel import Slider
 from ...producer import Producer
 from ...system import System
 from ...workload import Scheduled

@@ -11,8 +11,8 @@ from ... import validate as v
 from ...broker import Topic, WorkQueue
 from ...consumer import consumers
 from ...distributions import Exponential
+from ...lab.panel import Slider
 from ...metrics import COMPLETED
-from ...panel import Slider
 from ...partitioned_log import PartitionedLog
 from ...producer import Producer
 from ...system import System

@@ -12,8 +12,8 @@ from ... import theory
 from ... import validate as v
 from ...database import Database
 from ...distributions import Deterministic, Exponential
+from ...lab.panel import Slider
 from ...metrics import COMPLETED
-from ...panel import Slider
 from ...partitioned_log import PartitionedLog
 from ...producer import Producer
 from ...service import Client, Service

@@ -10,8 +10,8 @@ import numpy as np
 
 from ... import validate as v
 from ...distributions import Exponential
+from ...lab.panel import Slider
 from ...metrics import COMPLETED
-from ...panel import Slider
 from ...partitioned_log import PartitionedLog
 from ...producer import Producer
 from ...system import System

@@ -9,7 +9,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from ... import validate as v
-from ...panel import Slider
+from ...lab.panel import Slider
 from .. import experiment
 from ._common import (
     ARCH_LABEL,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ...comparison import compare
 from ...fault import Down
-from ...panel import Slider
+from ...lab.panel import Slider
 from .. import experiment
 from ._common import (
     ARCHS,

@@ -6,15 +6,15 @@ import math
 
 import numpy as np
 
-from .. import exercises, plots, tables
-from ..experiments import get
-from ..experiments.flexibility import (
+from ...experiments import get
+from ...experiments.flexibility import (
     ARCH_NAMES,
     MAX_CONSUMERS,
     POLICIES,
     compare_policies,
     throughput_vs_consumers,
 )
+from .. import exercises, plots, tables
 from ..panel import ControlPanel
 from ._revealed import closest, text_and_tables
 

@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import exercises, plots, tables, theory
-from ..experiments import get
-from ..experiments.reactivity import PERIODS, delay_vs_period
+from ... import theory
+from ...experiments import get
+from ...experiments.reactivity import PERIODS, delay_vs_period
+from .. import exercises, plots, tables
 from ..panel import ControlPanel
 from ._revealed import closest, text_and_tables
 

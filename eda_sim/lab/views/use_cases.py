@@ -10,11 +10,9 @@ import pandas as pd
 from IPython.display import display
 from plotly.subplots import make_subplots
 
-from .. import plots, tables
-from .. import validate as v
-from ..exercises import Exercise, Prediction
-from ..experiments import get
-from ..experiments.use_cases import (
+from ... import validate as v
+from ...experiments import get
+from ...experiments.use_cases import (
     ARCHS,
     CASE_NAMES,
     CASES,
@@ -25,8 +23,10 @@ from ..experiments.use_cases import (
     ScorecardParams,
     closed_form_rows,
 )
+from ...sweep import progress_to
+from .. import plots, tables
+from ..exercises import Exercise, Prediction
 from ..panel import ControlPanel, _status
-from ..sweep import progress_to
 
 ARCH_SHORT = {"rr": "R/R", "eda": "EDA"}
 ROWS = [CASE_NAMES[c] for c in CASES]
@@ -343,7 +343,7 @@ def overview_table(card: Scorecard):
 
 def closed_forms_table(card: Scorecard):
     """The closed forms beside the measured means, tidy."""
-    from ..experiments.use_cases import closed_forms
+    from ...experiments.use_cases import closed_forms
 
     return tables.tidy(closed_forms(card), decimals=3,
                        caption="Back-of-the-envelope values (the grey ticks of the detail chart) beside the means")
@@ -361,7 +361,7 @@ def only_table(panel, criterion: str):
 
 def flips_view(prediction: Prediction) -> widgets.Widget:
     """The flips chart and its table (each shows a row's default winner, so they wait for the prediction)."""
-    from ..experiments.use_cases import flips
+    from ...experiments.use_cases import flips
 
     def build():
         table = flips()
@@ -382,7 +382,7 @@ def flips_view(prediction: Prediction) -> widgets.Widget:
 
 # -- the exercises ------------------------------------------------------------------------------------------
 class LiveExercise(Exercise):
-    """An :class:`~eda_sim.exercises.Exercise` whose solution is written when the learner asks for it, from the
+    """An :class:`~eda_sim.lab.exercises.Exercise` whose solution is written when the learner asks for it, from the
     current state of the notebook (so it matches the seed and precision the learner chose)."""
 
     def __init__(self, prompt: str, check, solution, hint: str):
@@ -397,7 +397,7 @@ class LiveExercise(Exercise):
 def tie_weight(panel, case: str = "notify", criterion: str = "simplicity") -> float:
     """The weight on ``criterion`` at which R/R and EDA tie in ``case``, the other weights 1, at the panel's
     seed and precision."""
-    from ..experiments.use_cases import break_even
+    from ...experiments.use_cases import break_even
 
     return break_even(equal_weights(panel), case, criterion)
 

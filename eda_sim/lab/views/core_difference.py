@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from .. import plots, tables
-from ..exercises import Exercise, Numeric, Prediction, markdown_html
-from ..experiments import get
-from ..experiments.core_difference import (
+from ...experiments import get
+from ...experiments.core_difference import (
     ARCHS,
     ENDPOINT_OPTIONS,
     CoreParams,
@@ -22,6 +20,8 @@ from ..experiments.core_difference import (
     measured_table,
     scaling_sweep,
 )
+from .. import plots, tables
+from ..exercises import Exercise, Numeric, Prediction, markdown_html
 from ..panel import ControlPanel
 
 RR, EDA = plots.LABELS["rr"], plots.LABELS["eda"]

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
+from ...experiments import get
+from ...experiments.data_reuse import MAX_SERVICES, NAMES, VARIANTS, DataReuseParams, services_sweep
 from .. import plots, tables
 from ..exercises import Exercise, Numeric, Prediction, markdown_html
-from ..experiments import get
-from ..experiments.data_reuse import MAX_SERVICES, NAMES, VARIANTS, DataReuseParams, services_sweep
 from ..panel import ControlPanel
 
 STYLE = {  # legend name, colour, marker symbol: fat events are the EDA of the claim, thin the EDA that breaks it

@@ -15,10 +15,11 @@ import numpy as np
 from IPython.display import display
 from plotly.subplots import make_subplots
 
-from .. import plots, tables, theory
+from ... import theory
+from ...experiments import capstone as cap
+from ...experiments import get
+from .. import plots, tables
 from ..exercises import Exercise, Prediction, markdown_html
-from ..experiments import capstone as cap
-from ..experiments import get
 from ..panel import ControlPanel
 
 YOU = plots.COLORS["extra"]  # the team's design

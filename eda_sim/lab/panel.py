@@ -6,7 +6,7 @@ experiment's ``run`` function, its default parameters and an ``update`` function
 anything, so a typo or an out-of-range default fails when the notebook is written, not in a
 learner's hands. Each slider move builds new parameters with :func:`dataclasses.replace`, runs the
 experiment once, calls ``update(result)`` (which changes the figures' traces with plotly's API) and
-then sends each figure's new data to the browser (:meth:`eda_sim.plots.LabFigure.sync`), where the
+then sends each figure's new data to the browser (:meth:`eda_sim.lab.plots.LabFigure.sync`), where the
 chart is updated in place.
 
 The experiment contract::
@@ -42,7 +42,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from eda_sim import budget, plots
+from eda_sim import budget
+from eda_sim.lab import plots
 
 #: The longest share code Load accepts (real ones are well under 200 characters), and the longest status
 #: line shown: a pasted megabyte is refused by its length, never echoed into the page.
@@ -234,7 +235,7 @@ class ControlPanel:
         self.figures = tuple(figures)
         for fig in self.figures:
             if not isinstance(fig, plots.LabFigure):
-                raise TypeError(f"figures must be eda_sim.plots.LabFigure objects (plots.figure()), "
+                raise TypeError(f"figures must be eda_sim.lab.plots.LabFigure objects (plots.figure()), "
                                 f"got {type(fig).__name__}")
         self._run, self._update = run, update
         self.defaults = params

@@ -8,10 +8,10 @@ import ipywidgets as widgets
 import numpy as np
 from IPython.display import display
 
+from ...experiments import get
+from ...experiments.costs import CRASH_TIMES, KINDS
 from .. import plots, tables
 from ..exercises import Exercise, Prediction, markdown_html
-from ..experiments import get
-from ..experiments.costs import CRASH_TIMES, KINDS
 from ..panel import ControlPanel
 
 ALERT = plots.COLORS["extra2"]  # alert thresholds and the moment an alert fires
@@ -536,7 +536,7 @@ def parts_table(result, caption: str | None = None):
 
 # -- the exercises ----------------------------------------------------------------------------------------------
 class LiveExercise(Exercise):
-    """An :class:`~eda_sim.exercises.Exercise` whose solution is written when asked for, from the notebook's
+    """An :class:`~eda_sim.lab.exercises.Exercise` whose solution is written when asked for, from the notebook's
     current state (the panel's settings and seed)."""
 
     def __init__(self, prompt: str, check, solution, hint: str):
@@ -596,7 +596,7 @@ def lag_range(deploy) -> tuple[int, int]:
     two) and fires during ``deploy``; lowest > highest when no threshold does both."""
     from dataclasses import replace
 
-    from ..experiments.costs import run_monitoring
+    from ...experiments.costs import run_monitoring
 
     quiet = max(float(run_monitoring(replace(deploy, fail_fraction=0.0, slow_factor=1.0, seed=s)).series()[1].max())
                 for s in range(deploy.seed, deploy.seed + 3))
@@ -607,7 +607,7 @@ def lag_range(deploy) -> tuple[int, int]:
 def _deploy(panel):
     from dataclasses import replace
 
-    from ..experiments.costs import MonitoringParams
+    from ...experiments.costs import MonitoringParams
 
     p = panel.params
     return replace(MonitoringParams(), **{f: getattr(p, f) for f in ("fail_fraction", "slow_factor", "max_attempts",
@@ -615,7 +615,7 @@ def _deploy(panel):
 
 
 def _check_threshold(panel, value) -> tuple[bool, str]:
-    from ..experiments.costs import check_lag_threshold
+    from ...experiments.costs import check_lag_threshold
 
     lo, hi = lag_range(_deploy(panel))
     if lo > hi:
@@ -627,7 +627,7 @@ def _check_threshold(panel, value) -> tuple[bool, str]:
 def _threshold_solution(panel) -> str:
     from dataclasses import replace
 
-    from ..experiments.costs import run_monitoring
+    from ...experiments.costs import run_monitoring
 
     deploy = _deploy(panel)
     lo, hi = lag_range(deploy)

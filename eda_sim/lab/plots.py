@@ -7,7 +7,7 @@ grey band.
 Figures are :class:`LabFigure` objects: ordinary ``plotly.graph_objects.Figure`` objects (build and
 change them with plotly's own API) that are shown through :class:`Chart`, a small widget of the lab's
 own. A Chart's widget state is just the figure as JSON; the lab's JupyterLab/Voila extension
-(``eda_sim/frontend``) loads plotly.js once per page from the local server and redraws a chart with
+(``eda_sim/lab/frontend``) loads plotly.js once per page from the local server and redraws a chart with
 ``Plotly.react`` whenever that JSON changes. So a page with twenty charts moves kilobytes, not twenty
 copies of plotly.js, it renders the same in JupyterLab and in Voila (both draw from the state), and
 nothing is fetched from another host. After changing a figure, call :meth:`LabFigure.sync` (a
@@ -36,7 +36,7 @@ import plotly.graph_objects as go
 import traitlets
 from plotly.io.json import to_json_plotly
 
-#: Name and version of the lab's chart extension (eda_sim/frontend/package.json).
+#: Name and version of the lab's chart extension (eda_sim/lab/frontend/package.json).
 FRONTEND = "eda-lab-charts"
 FRONTEND_VERSION = "0.1.0"
 

@@ -36,13 +36,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import validate as v
-from .broker import Topic
-from .comparison import Comparison, Flow, FlowProbe, Handler, compare
-from .distributions import Deterministic, Exponential
-from .metrics import COMPLETED
-from .service import Service
-from .workload import Scheduled
+from .. import validate as v
+from ..broker import Topic
+from ..comparison import Comparison, Flow, FlowProbe, Handler, compare
+from ..distributions import Deterministic, Exponential
+from ..metrics import COMPLETED
+from ..service import Service
+from ..workload import Scheduled
 
 HIDDEN = -1  # station code of a marker that is not visible
 MAX_HANDLERS = 3

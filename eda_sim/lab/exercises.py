@@ -9,7 +9,7 @@
 * :class:`MultipleChoice` and :class:`Numeric` check an answer and explain it.
 * :class:`Exercise` checks a task with a function the notebook author writes.
 * Every question can carry a hint, and its solution stays out of the page until the learner
-  presses *Show solution*. The questions themselves are written in the package (``eda_sim.views``,
+  presses *Show solution*. The questions themselves are written in the package (``eda_sim.lab.views``,
   beside each notebook's panels), so the answer is not in a code cell above the input box.
 
 Every object has ``.widget`` (and displays itself in a notebook) and a programmatic

@@ -8,9 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import exercises, plots, tables, theory
-from ..experiments import get
-from ..experiments.coupling import LOADS, MAX_LEAVES, P_SLOW, POLICIES, POLICY_LABELS, SWEEP_N, goodput_vs_load
+from ... import theory
+from ...experiments import get
+from ...experiments.coupling import LOADS, MAX_LEAVES, P_SLOW, POLICIES, POLICY_LABELS, SWEEP_N, goodput_vs_load
+from .. import exercises, plots, tables
 from ..panel import ControlPanel
 from ._revealed import closest, text_and_tables
 

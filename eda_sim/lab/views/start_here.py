@@ -1,11 +1,11 @@
 """Notebook 00 (start here): the guide's order example as an animated message flow, both architectures.
 
-:class:`FlowAnimator` draws one run of :class:`eda_sim.flow.OrderExample` twice, event-driven on top
+:class:`FlowAnimator` draws one run of :class:`eda_sim.lab.flow.OrderExample` twice, event-driven on top
 and request/response below, and moves through simulated time with a play/pause button, a frame
 slider and step buttons (``ipywidgets.Play``, not plotly animation frames, so it also works in
 Voilà). Every frame only sets trace data; the positions were computed once per run by
-:mod:`eda_sim.flow`, and a frame sends only the figure's data to the browser, not its layout
-(:meth:`eda_sim.plots.LabFigure.sync`). Under it a small chart shows orders answered and orders done
+:mod:`eda_sim.lab.flow`, and a frame sends only the figure's data to the browser, not its layout
+(:meth:`eda_sim.lab.plots.LabFigure.sync`). Under it a small chart shows orders answered and orders done
 over time, with a cursor at the current moment.
 
 :func:`panel` adds sliders (order rate, burst, billing time, workers) that rebuild the run.
@@ -22,7 +22,8 @@ import plotly.graph_objects as go
 from IPython.display import HTML
 from plotly.subplots import make_subplots
 
-from .. import flow, plots, tables, theory
+from ... import theory
+from .. import flow, plots, tables
 from ..exercises import Exercise, Prediction, markdown_html
 from ..panel import ControlPanel, Slider
 
@@ -109,7 +110,7 @@ def _decorations(lay: flow.Layout, row: int) -> tuple[list, list]:
 
 
 class FlowAnimator:
-    """The animated message flow of one :class:`~eda_sim.flow.OrderAnimation`, both architectures.
+    """The animated message flow of one :class:`~eda_sim.lab.flow.OrderAnimation`, both architectures.
 
     ``figure`` (the two rows) and ``timeline`` (answered and done over time) are LabFigures;
     ``widget`` holds them with the player: play/pause, a frame slider, step buttons and a speed
