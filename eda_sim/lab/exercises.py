@@ -226,6 +226,19 @@ class Exercise(_Question):
         self.answer(_literal(self.box.value) if self.takes_value else None)
 
 
+class LiveExercise(Exercise):
+    """An :class:`Exercise` whose solution is written when the learner asks for it, from the notebook's
+    current state (``solution`` is a function: the panel's settings, seed and precision as they are then)."""
+
+    def __init__(self, prompt: str, check, solution: Callable[[], str], hint: str):
+        self._solution_of = solution
+        super().__init__(prompt, check, solution="(written from your current run when you ask for it)", hint=hint)
+
+    def show_solution(self) -> str:
+        self.solution = self._solution_of()
+        return super().show_solution()
+
+
 #: What stands in for held-back content until the learner has recorded a prediction.
 HELD_BACK = "Shown once you have recorded your prediction above."
 

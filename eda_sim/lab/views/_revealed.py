@@ -1,13 +1,35 @@
 """Small helpers the views of notebooks 03-05 share for what a prediction holds back: text with
 numbers from the current run, and tables beside it, shown as one widget once the learner has
-recorded a prediction (``Prediction.after``)."""
+recorded a prediction (``Prediction.after``); and, for notebooks 00-02, Markdown as a widget and
+several items stacked as one."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
+from IPython.display import HTML
 
 from .. import plots
 from ..exercises import markdown_html
+
+
+def markdown_widget(markdown: str) -> HTML:
+    """Markdown shown as HTML (the same in JupyterLab, Voila and the notebook tests)."""
+    return HTML(markdown_html(markdown))
+
+
+def stacked(*items) -> widgets.VBox:
+    """Markdown strings, widgets and tables one under the other, as one widget."""
+    children = []
+    for item in items:
+        if isinstance(item, str):
+            children.append(widgets.HTMLMath(markdown_html(item)))
+        elif isinstance(item, widgets.Widget):
+            children.append(item)
+        else:
+            out = widgets.Output()
+            out.append_display_data(item)
+            children.append(out)
+    return widgets.VBox(children)
 
 
 def text_and_tables(text: str, *tables) -> widgets.Widget:

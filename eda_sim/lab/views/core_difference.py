@@ -21,8 +21,9 @@ from ...experiments.core_difference import (
     scaling_sweep,
 )
 from .. import plots, tables
-from ..exercises import Exercise, Numeric, Prediction, markdown_html
+from ..exercises import Exercise, Numeric, Prediction
 from ..panel import ControlPanel
+from ._revealed import markdown_widget, stacked
 
 RR, EDA = plots.LABELS["rr"], plots.LABELS["eda"]
 NAMES = {  # the three things measured per order, as every chart of this notebook names them
@@ -280,23 +281,6 @@ def settings(params=None):
     return tables.parameters(params or CoreParams(), LABELS)
 
 
-def _text(markdown: str) -> HTML:
-    return HTML(markdown_html(markdown))
-
-
-def _stack(*items) -> widgets.VBox:
-    """Markdown strings, widgets and tables one under the other, as one widget."""
-    children = []
-    for item in items:
-        if isinstance(item, str):
-            children.append(widgets.HTMLMath(markdown_html(item)))
-        elif isinstance(item, widgets.Widget):
-            children.append(item)
-        else:
-            out = widgets.Output()
-            out.append_display_data(item)
-            children.append(out)
-    return widgets.VBox(children)
 
 
 def _by_row(frame: pd.DataFrame, decimals) -> pd.DataFrame:
@@ -356,7 +340,7 @@ def outcome(pred: Prediction, panel: ControlPanel) -> widgets.Widget:
     def show():
         s = panel.result.summary
         ratio = s["eda"]["done_p50"] / s["rr"]["done_p50"]
-        return _stack(f"EDA's work done, median: **{ratio:.0%} of R/R's**.", quantile_table(panel.result))
+        return stacked(f"EDA's work done, median: **{ratio:.0%} of R/R's**.", quantile_table(panel.result))
 
     return pred.after(show)
 
@@ -434,10 +418,10 @@ def scaling_outcome(pred: Prediction, panel: ControlPanel) -> widgets.Widget:
 
     def show():
         sw = panel.result
-        return _stack(f"One billing consumer: EDA client p95 **{sw.at('eda', 'wait_p95', 1) * 1e3:.0f} ms**, EDA "
-                      f"work done p95 **{sw.at('eda', 'done_p95', 1):.1f} s**, R/R client p95 "
-                      f"**{sw.at('rr', 'wait_p95', 1):.1f} s** (R/R endpoint workers: "
-                      f"{sw.params.endpoint_workers}).", SCALING)
+        return stacked(f"One billing consumer: EDA client p95 **{sw.at('eda', 'wait_p95', 1) * 1e3:.0f} ms**, EDA "
+                       f"work done p95 **{sw.at('eda', 'done_p95', 1):.1f} s**, R/R client p95 "
+                       f"**{sw.at('rr', 'wait_p95', 1):.1f} s** (R/R endpoint workers: "
+                       f"{sw.params.endpoint_workers}).", SCALING)
 
     return pred.after(show)
 
@@ -493,7 +477,7 @@ READING = """Reading it row by row:
 
 def guide_section() -> widgets.VBox:
     """The measured guide table and how to read it (held back by the first prediction)."""
-    return _stack(guide_table(), READING)
+    return stacked(guide_table(), READING)
 
 
 BREAKS = """\
@@ -512,16 +496,16 @@ def breaks_section() -> widgets.VBox:
     frame = done_vs_answer().round(1)
     frame.index = frame.index.set_levels([tables.number(r, 1) for r in frame.index.levels[1]], level=1)
     frame = frame.map(lambda v: f"{v:,.1f}")  # 5.0 stays 5.0 beside -8.4
-    return _stack(tables.tidy(frame, caption="Median time until the work is done, default settings "
-                                                         "otherwise"), BREAKS)
+    return stacked(tables.tidy(frame, caption="Median time until the work is done, default settings "
+                                                          "otherwise"), BREAKS)
 
 
 def slow_hop(rate: float = 2.0) -> HTML:
     """Median work done at a low rate with parallel R/R calls."""
     run = get("core_difference")(calls="parallel", rate=rate)
     s = run.summary
-    return _text(f"{rate:g} orders/s, parallel R/R calls: work done, median: R/R **{s['rr']['done_p50'] * 1e3:.1f} "
-                 f"ms**, EDA **{s['eda']['done_p50'] * 1e3:.1f} ms**.")
+    return markdown_widget(f"{rate:g} orders/s, parallel R/R calls: work done, median: "
+                           f"R/R **{s['rr']['done_p50'] * 1e3:.1f} ms**, EDA **{s['eda']['done_p50'] * 1e3:.1f} ms**.")
 
 
 def _check_slower(panel: ControlPanel):

@@ -13,8 +13,9 @@ from IPython.display import HTML
 from ...experiments import get
 from ...experiments.data_reuse import MAX_SERVICES, NAMES, VARIANTS, DataReuseParams, services_sweep
 from .. import plots, tables
-from ..exercises import Exercise, Numeric, Prediction, markdown_html
+from ..exercises import Exercise, Numeric, Prediction
 from ..panel import ControlPanel
+from ._revealed import markdown_widget, stacked
 
 STYLE = {  # legend name, colour, marker symbol: fat events are the EDA of the claim, thin the EDA that breaks it
     "rr": (NAMES["rr"], plots.COLORS["rr"], "circle"),
@@ -333,24 +334,6 @@ def run_table(result):
                                       "(moved a slider? run this cell again)")
 
 
-def _text(markdown: str) -> HTML:
-    """Markdown shown as HTML (the same in JupyterLab, Voila and the notebook tests)."""
-    return HTML(markdown_html(markdown))
-
-
-def _stack(*items) -> widgets.VBox:
-    """Markdown strings and displayable objects (tables), one under the other, as one widget."""
-    children = []
-    for item in items:
-        if isinstance(item, str):
-            children.append(widgets.HTMLMath(markdown_html(item)))
-        elif isinstance(item, widgets.Widget):
-            children.append(item)
-        else:
-            out = widgets.Output()
-            out.append_display_data(item)
-            children.append(out)
-    return widgets.VBox(children)
 
 
 # -- predictions, exercises and checks -----------------------------------------------------------------
@@ -383,7 +366,7 @@ def outcome(pred: Prediction, panel: ControlPanel) -> widgets.Widget:
         rr, fat = r.latency_p95("rr"), r.latency_p95("fat")
         sentence = (f"95th percentile until every service is done: **R/R {rr * 1000:,.0f} ms, fat events "
                     f"{fat * 1000:,.0f} ms**, R/R {rr / fat:.1f} times slower.")
-        return _stack(sentence, run_table(r))
+        return stacked(sentence, run_table(r))
 
     return pred.after(show)
 
@@ -486,21 +469,22 @@ N\\* = 4, and then climb steeply.
 def sweep_section(params=None) -> widgets.VBox:
     """The sweep charts with what they show (held back by the notebook's prediction: build them before
     handing them to ``after``, so that recording the prediction only has to show them)."""
-    return _stack(sweep_grid(params), SWEEP)
+    return stacked(sweep_grid(params), SWEEP)
 
 
 def long_run(services: int = 3, orders: int = 3000) -> HTML:
     """Mean wait for a connection in a long R/R run beside its M/M/c value."""
     r = get("data_reuse")(services=services, orders=orders)
-    return _text(f"N = {services}, {orders:,} orders: mean wait for a connection "
-                    f"**{r.db_wait_mean('rr') * 1000:.1f} ms** (M/M/c: {r.params.db_wait_theory('rr') * 1000:.1f} ms).")
+    return markdown_widget(f"N = {services}, {orders:,} orders: mean wait for a connection "
+                           f"**{r.db_wait_mean('rr') * 1000:.1f} ms** "
+                           f"(M/M/c: {r.params.db_wait_theory('rr') * 1000:.1f} ms).")
 
 
 def checkout(result) -> HTML:
     """The customer's wait until the order is accepted, fat vs thin events, in ``result``."""
     fat, thin = (np.percentile(result.client_wait(v), 95) * 1000 for v in ("fat", "thin"))
-    return _text(f"Customer's wait until the order is accepted, 95th percentile: fat events "
-                    f"**{fat:,.0f} ms**, thin events **{thin:,.0f} ms** ({_settings_text(result.params)}).")
+    return markdown_widget(f"Customer's wait until the order is accepted, 95th percentile: fat events "
+                              f"**{fat:,.0f} ms**, thin events **{thin:,.0f} ms** ({_settings_text(result.params)}).")
 
 
 def traffic_table(event_kb: float = 32.0):
@@ -513,9 +497,9 @@ def traffic_table(event_kb: float = 32.0):
 def staleness(result) -> HTML:
     """How old the fat event's copy of the order is when a service finishes with it."""
     age = result.data_age("fat") * 1000
-    return _text(f"Age of the order copy when a service finishes with it (fat events): median "
-                    f"**{np.median(age):.0f} ms**, 95th percentile **{np.percentile(age, 95):.0f} ms** "
-                    f"({_settings_text(result.params)}).")
+    return markdown_widget(f"Age of the order copy when a service finishes with it (fat events): median "
+                              f"**{np.median(age):.0f} ms**, 95th percentile **{np.percentile(age, 95):.0f} ms** "
+                              f"({_settings_text(result.params)}).")
 
 
 def light_table(services: int = 2):

@@ -25,7 +25,7 @@ from ...experiments.use_cases import (
 )
 from ...sweep import progress_to
 from .. import plots, tables
-from ..exercises import Exercise, Prediction
+from ..exercises import LiveExercise, Prediction
 from ..panel import ControlPanel, _status
 
 ARCH_SHORT = {"rr": "R/R", "eda": "EDA"}
@@ -381,19 +381,6 @@ def flips_view(prediction: Prediction) -> widgets.Widget:
 
 
 # -- the exercises ------------------------------------------------------------------------------------------
-class LiveExercise(Exercise):
-    """An :class:`~eda_sim.lab.exercises.Exercise` whose solution is written when the learner asks for it, from the
-    current state of the notebook (so it matches the seed and precision the learner chose)."""
-
-    def __init__(self, prompt: str, check, solution, hint: str):
-        self._solution_of = solution
-        super().__init__(prompt, check, solution="(written from your current run when you ask for it)", hint=hint)
-
-    def show_solution(self) -> str:
-        self.solution = self._solution_of()
-        return super().show_solution()
-
-
 def tie_weight(panel, case: str = "notify", criterion: str = "simplicity") -> float:
     """The weight on ``criterion`` at which R/R and EDA tie in ``case``, the other weights 1, at the panel's
     seed and precision."""
