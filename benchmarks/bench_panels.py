@@ -18,7 +18,7 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-from eda_sim.views import all_panels
+from eda_sim.lab.views import all_panels
 
 
 def values_for(slider, n=4):

@@ -12,10 +12,11 @@ Compose a system from parts and run it::
 
 Request/response parts (``Service``, ``Client``, ``Call``, ``RetryPolicy``, ``BreakerConfig``) and
 ``compare(Flow(...))``, which runs one business flow both ways on the same draws, are exported too.
-Ready-made experiments live in :mod:`eda_sim.experiments`; closed-form results in :mod:`eda_sim.theory`.
+Ready-made experiments live in :mod:`eda_sim.experiments`; closed-form results in :mod:`eda_sim.theory`;
+the lab's interface (panels, plots, views, exercises, the animated flow) in :mod:`eda_sim.lab`.
 """
 
-from . import budget
+from . import _moved, budget
 from .broker import Topic, WorkQueue
 from .comparison import Comparison, Flow, Handler, compare
 from .consumer import Consumer, consumers
@@ -39,3 +40,9 @@ __all__ = [
     "Service", "Slow", "System", "Topic", "Uniform", "WorkQueue", "Workload", "budget", "compare", "consumers",
 ]
 __version__ = "0.1.0"
+
+_moved.install()  # old paths of the lab's interface (eda_sim.views, eda_sim.plots...): see eda_sim/_moved.py
+
+
+def __getattr__(name):
+    return _moved.attribute(name)

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 from heapq import heappop
 
-import numpy as np
 import simpy
 from simpy.core import URGENT, EmptySchedule, StopSimulation
 
@@ -22,8 +21,10 @@ from . import budget
 from . import validate as v
 from .alarm import Alarm
 from .distributions import Deterministic
-from .metrics import Messages, Series, percentiles
+from .fault import Fault
+from .metrics import Messages, Series
 from .randomness import Streams
+from .result import Result
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,8 +169,6 @@ class System:
 
     def inject(self, fault) -> None:
         """Schedule a fault (see :mod:`eda_sim.fault`) against a registered component."""
-        from .fault import Fault
-
         v.instance("fault", fault, Fault, "a Down, Crash, Slow or FailFraction fault, e.g. "
                                           "Down(target='q', start=10, end=20)")
         fault.attach(self)
@@ -182,8 +181,6 @@ class System:
             return self._run(until)
 
     def _run(self, until: float):
-        from .result import Result
-
         until = v.positive("until", until, 1e7)
         if self.ran:
             raise ValueError("a System runs once; build a new one (same seed) to run again")
@@ -268,52 +265,3 @@ class System:
         if self.workers_total == 0 or elapsed <= 0:
             return math.nan
         return self.busy_time / (self.workers_total * elapsed)
-
-
-def _accept_mean(msgs) -> float:
-    """Mean seconds from creation to acceptance over the accepted messages (with one temporary array)."""
-    waits = np.frombuffer(msgs.accepted, count=msgs.count) - np.frombuffer(msgs.created, count=msgs.count)
-    missing = np.isnan(waits)
-    if missing.any():
-        waits = waits[~missing]
-    return float(waits.mean()) if len(waits) else math.nan
-
-
-def summarize(system: System, until: float, elapsed: float) -> dict:
-    """The documented summary of a run (see README, "Summary keys")."""
-    logs = list(system.logs.values())
-    msgs = system.messages
-    completed = sum(lg.completed for lg in logs)
-    waited = sum(lg.waited for lg in logs)
-    accept_mean = _accept_mean(msgs)
-    lat = [lg.latencies(msgs) for lg in logs]
-    lat = lat[0] if len(lat) == 1 else np.concatenate(lat) if lat else np.empty(0)
-    brokers = [c for c in system.components.values() if hasattr(c, "received") and hasattr(c, "reached")]
-    out = {
-        "produced": msgs.count,
-        "published": sum(b.reached for b in brokers),
-        "held": sum(b.held for b in brokers),
-        "publishing": sum(b.publishing for b in brokers),
-        "to_handle": sum(lg.assigned for lg in logs),
-        "delivered": sum(lg.delivered for lg in logs),
-        "completed": completed,
-        "failed": sum(lg.failed for lg in logs),
-        "dropped": sum(lg.dropped for lg in logs),
-        "dead_lettered": sum(lg.dead_lettered for lg in logs),
-        "in_flight": sum(lg.in_flight for lg in logs),
-        "duplicates": sum(lg.duplicates for lg in logs),
-        "throughput": completed / elapsed if elapsed > 0 else math.nan,
-        "wait_mean": sum(lg.wait_sum for lg in logs) / waited if waited else math.nan,
-        **percentiles(lat, scratch=True),
-        "accept_mean": accept_mean,
-        "utilisation": system.utilisation(elapsed),
-        "db_reads": int(system.counters.get("db_reads", 0)),
-        "db_writes": int(system.counters.get("db_writes", 0)),
-        "sim_time": elapsed,
-        "events": system.events,
-        "bound_hit": bool(system.bound_reason),
-        "bound_reason": system.bound_reason,
-    }
-    for hook in system.summary_hooks:
-        out.update(hook(system, elapsed))
-    return out

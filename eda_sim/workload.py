@@ -60,8 +60,8 @@ class Workload:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Poisson(Workload):
-    """Independent arrivals at ``rate`` per second (the M in M/M/c)."""
+class _SteadyRate(Workload):
+    """A workload whose rate is ``rate`` per second at every moment (Poisson and ConstantRate)."""
 
     rate: float
 
@@ -71,6 +71,11 @@ class Poisson(Workload):
 
     def mean_rate(self, until):
         return self.rate
+
+
+@dataclass(frozen=True, kw_only=True)
+class Poisson(_SteadyRate):
+    """Independent arrivals at ``rate`` per second (the M in M/M/c)."""
 
     def _rate_at(self, t):
         return self.rate, math.inf
@@ -85,17 +90,8 @@ class Poisson(Workload):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConstantRate(Workload):
+class ConstantRate(_SteadyRate):
     """Exactly one arrival every 1/rate seconds, the first at 1/rate."""
-
-    rate: float
-
-    def __post_init__(self):
-        super().__post_init__()
-        v.positive("rate", self.rate, MAX_RATE)
-
-    def mean_rate(self, until):
-        return self.rate
 
     def arrival_times(self, rng):
         gap = 1.0 / self.rate

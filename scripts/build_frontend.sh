@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Rebuild the lab's chart widget (eda_sim/frontend/src -> eda_sim/frontend/labextension) after editing
+# Rebuild the lab's chart widget (eda_sim/lab/frontend/src -> eda_sim/lab/frontend/labextension) after editing
 # its JavaScript. Needs Node.js and npm; learners never run this: the built files are committed and
 # `pip install` copies them to <prefix>/share/jupyter/labextensions/eda-lab-charts.
 set -euo pipefail
-cd "$(dirname "$0")/../eda_sim/frontend"
+cd "$(dirname "$0")/../eda_sim/lab/frontend"
 npm ci --no-audit --no-fund
 core="$(python -c 'import jupyterlab, pathlib; print(pathlib.Path(jupyterlab.__file__).parent / "staging")')"
 rm -rf labextension

@@ -2,7 +2,7 @@
 
 The site shows every notebook as a reader of a printed lesson expects: the whole run, nothing held
 back. So each notebook runs with one setup cell put in front (removed again from the page) that
-makes every :class:`eda_sim.exercises.Prediction` behave as if the learner had pressed
+makes every :class:`eda_sim.lab.exercises.Prediction` behave as if the learner had pressed
 *Skip: just show me* (its public ``skip()``): the charts and tables a prediction holds back in the
 live lab are on the page, and the verdict is known. A last added cell reports, for every question,
 what the static page needs and the widgets do not hold (hint, solution, the options and what the run
@@ -32,7 +32,7 @@ SETUP_TAG = "site-setup"
 SETUP = '''\
 # Lesson-site build only (removed from the page): every prediction shows the run at once, and the
 # questions are remembered so the page can offer their hints and solutions.
-import eda_sim.exercises as _site_ex
+import eda_sim.lab.exercises as _site_ex
 
 _site_questions = []
 _site_question_init = _site_ex._Question.__init__

@@ -2,7 +2,7 @@
 
 A static page has no kernel, so nothing a widget does in Python can run there. What it can show:
 
-* every chart (``eda_sim.plots.Chart``: its ``figure_data`` and ``figure_layout`` state) as a plotly
+* every chart (``eda_sim.lab.plots.Chart``: its ``figure_data`` and ``figure_layout`` state) as a plotly
   chart drawn in the page from a local plotly.js, with hover and zoom;
 * a control panel (``eda-panel``) as the settings its charts were run with, a note that the sliders
   need the live lab (with the links), and its charts;
@@ -23,7 +23,7 @@ import re
 
 import nbformat
 
-from eda_sim.exercises import markdown_html
+from eda_sim.lab.exercises import markdown_html
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

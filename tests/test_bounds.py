@@ -108,7 +108,7 @@ def test_the_command_line_reports_a_bound_not_a_traceback(monkeypatch, capsys):
 
 
 def test_a_panel_move_past_the_budget_shows_the_reason_and_keeps_the_figures(monkeypatch):
-    from eda_sim.views import reactivity
+    from eda_sim.lab.views import reactivity
 
     panel = reactivity.panel()
     before = [list(trace.y) if trace.y is not None else None for fig in panel.figures for trace in fig.data]

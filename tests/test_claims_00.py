@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eda_sim import flow, theory
-from eda_sim.flow import OrderExample
+from eda_sim import theory
+from eda_sim.lab import flow
+from eda_sim.lab.flow import OrderExample
 
 SEEDS = range(1, 21)
 

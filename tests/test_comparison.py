@@ -22,7 +22,7 @@ from eda_sim.experiments.comparisons import (
     retry_storm_spec,
     storm_keys,
 )
-from eda_sim.panel import _check_sliders
+from eda_sim.lab.panel import _check_sliders
 from eda_sim.resilience import BACKOFFS
 from eda_sim.service import request_records
 from eda_sim.theory import fanout_slow_probability

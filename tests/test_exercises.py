@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pytest
 
-from eda_sim.exercises import Exercise, MultipleChoice, Numeric, Prediction
+from eda_sim.lab.exercises import Exercise, MultipleChoice, Numeric, Prediction
 
 GREEN, RED = "#1b7837", "#b2182b"
 

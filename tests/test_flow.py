@@ -1,4 +1,4 @@
-"""The message-flow traces of notebook 00 (eda_sim.flow) and the animation that draws them."""
+"""The message-flow traces of notebook 00 (eda_sim.lab.flow) and the animation that draws them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from eda_sim import Down, flow
+from eda_sim import Down
 from eda_sim.comparison import build_eda, build_rr, compare
-from eda_sim.flow import HIDDEN, OrderExample, fifo_starts, trace_eda, trace_rr, worker_slots
+from eda_sim.lab import flow
+from eda_sim.lab.flow import HIDDEN, OrderExample, fifo_starts, trace_eda, trace_rr, worker_slots
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +237,7 @@ def test_same_seed_same_frames():
 
 # -- the animation ---------------------------------------------------------------------------------------
 def test_animation_steps_in_place_and_fast():
-    from eda_sim.views import start_here
+    from eda_sim.lab.views import start_here
 
     anim = start_here.animation()
     fig = anim.figure

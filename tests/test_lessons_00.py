@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from eda_sim import flow
-from eda_sim.exercises import HELD_BACK
-from eda_sim.views import start_here
+from eda_sim.lab import flow
+from eda_sim.lab.exercises import HELD_BACK
+from eda_sim.lab.views import start_here
 
 NOTEBOOK = pathlib.Path(__file__).parent.parent / "notebooks" / "00_start_here.ipynb"
 

@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from eda_sim.exercises import HELD_BACK
 from eda_sim.experiments import get
 from eda_sim.experiments.core_difference import ScalingParams, done_vs_answer, measured_table, scaling_sweep
-from eda_sim.views import core_difference as views
+from eda_sim.lab.exercises import HELD_BACK
+from eda_sim.lab.views import core_difference as views
 
 NOTEBOOK = pathlib.Path(__file__).parent.parent / "notebooks" / "01_core_difference.ipynb"
 

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 
-from eda_sim.exercises import HELD_BACK
 from eda_sim.experiments import get
-from eda_sim.views import data_reuse
+from eda_sim.lab.exercises import HELD_BACK
+from eda_sim.lab.views import data_reuse
 
 NOTEBOOK = pathlib.Path(__file__).parent.parent / "notebooks" / "02_data_reuse.ipynb"
 

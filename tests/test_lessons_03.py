@@ -9,9 +9,9 @@ import pathlib
 
 import pytest
 
-from eda_sim.exercises import HELD_BACK
 from eda_sim.experiments import get
-from eda_sim.views import coupling
+from eda_sim.lab.exercises import HELD_BACK
+from eda_sim.lab.views import coupling
 
 from .lesson_time import answers_in_code, estimate, held_back_words, stated_minutes
 

@@ -8,9 +8,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from eda_sim.exercises import HELD_BACK
 from eda_sim.experiments import get
-from eda_sim.views import reactivity
+from eda_sim.lab.exercises import HELD_BACK
+from eda_sim.lab.views import reactivity
 
 from .lesson_time import answers_in_code, estimate, held_back_words, stated_minutes
 

@@ -8,10 +8,10 @@ import pathlib
 
 import pytest
 
-from eda_sim.exercises import HELD_BACK
 from eda_sim.experiments import get
 from eda_sim.experiments.flexibility import throughput_vs_consumers
-from eda_sim.views import flexibility
+from eda_sim.lab.exercises import HELD_BACK
+from eda_sim.lab.views import flexibility
 
 from .lesson_time import answers_in_code, estimate, held_back_words, stated_minutes
 

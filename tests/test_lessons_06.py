@@ -10,7 +10,7 @@ import pytest
 
 from eda_sim.experiments import get
 from eda_sim.experiments import use_cases as uc
-from eda_sim.views import use_cases as lesson
+from eda_sim.lab.views import use_cases as lesson
 
 from .learner_text import problems
 

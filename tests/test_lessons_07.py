@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from eda_sim.experiments import get
-from eda_sim.views import costs as lesson
+from eda_sim.lab.views import costs as lesson
 
 from .learner_text import problems
 

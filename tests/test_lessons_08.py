@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from eda_sim.experiments import capstone as cap
-from eda_sim.views import capstone as lesson
+from eda_sim.lab.views import capstone as lesson
 
 from .learner_text import problems
 

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-OPTIONAL = {"mistune"}  # imported inside a try with a plain-text fallback (eda_sim.exercises)
+OPTIONAL = {"mistune"}  # imported inside a try with a plain-text fallback (eda_sim.lab.exercises)
 
 
 def _name(requirement: str) -> str:
@@ -90,4 +90,4 @@ def test_the_install_check_finds_and_imports_every_notebooks_imports():
         seen |= set(modules)
     with pytest.raises(ModuleNotFoundError):
         check.check_module("eda_sim.no_such_module")
-    assert "eda_sim.views" in seen or any(m.startswith("eda_sim.views") for m in seen)
+    assert "eda_sim.lab.views" in seen or any(m.startswith("eda_sim.lab.views") for m in seen)

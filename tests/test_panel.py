@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eda_sim import plots
-from eda_sim.panel import ControlPanel, Slider
+from eda_sim.lab import plots
+from eda_sim.lab.panel import ControlPanel, Slider
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from eda_sim import plots
+from eda_sim.lab import plots
 
 
 def test_colours_and_labels_are_fixed_per_architecture():

@@ -91,7 +91,7 @@ def test_site_setup_cell_shows_what_predictions_hold_back():
     so the content it would hold back is shown, and its verdict is known for the page."""
     import site_execute
 
-    from eda_sim import exercises
+    from eda_sim.lab import exercises
 
     saved = exercises._Question.__init__, exercises.Prediction.__init__
     scope: dict = {}

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from eda_sim.views import all_panels
+from eda_sim.lab.views import all_panels
 
 PANELS = all_panels()
 
@@ -30,7 +30,7 @@ def other_value(slider, current):
 
 
 def test_every_notebook_has_panels():
-    assert PANELS, "no panels found in eda_sim.views"
+    assert PANELS, "no panels found in eda_sim.lab.views"
 
 
 @pytest.mark.parametrize("name", sorted(PANELS))

@@ -2,7 +2,8 @@
 
 The notebooks, the command line (``python -m eda_sim run NAME``), the benchmarks and the tests all use
 these, so a number a learner sees in a notebook is the number the tests check. Every module in this
-package registers its experiments with :func:`experiment` when imported; :func:`registry` imports them.
+package (or of a family's subpackage, e.g. ``costs/outage.py``) registers its experiments with
+:func:`experiment` when imported; :func:`registry` imports them.
 """
 
 from __future__ import annotations
@@ -86,9 +87,11 @@ def registry() -> dict[str, Experiment]:
     """Every experiment, importing each module of this package once."""
     global _loaded
     if not _loaded:
-        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{info.name}")
+        # every module, including those of a family's subpackage (experiments/costs/outage.py...);
+        # names starting with "_" are helpers and register nothing
+        for info in sorted(pkgutil.walk_packages(__path__, f"{__name__}."), key=lambda m: m.name):
+            if not any(part.startswith("_") for part in info.name.split(".")):
+                importlib.import_module(info.name)
         _loaded = True
     return dict(sorted(_REGISTRY.items()))
 

@@ -20,7 +20,7 @@ from .. import validate as v
 from ..comparison import Comparison, Flow, Handler, compare
 from ..distributions import Deterministic, Exponential, Mixture
 from ..fault import Down
-from ..panel import Slider
+from ..lab.panel import Slider
 from ..producer import Producer
 from ..resilience import BACKOFFS, OK, BreakerConfig, Call, RetryBudget, RetryPolicy
 from ..service import Client, Service

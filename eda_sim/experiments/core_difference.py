@@ -31,7 +31,7 @@ from .. import validate as v
 from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, compare, handler_done_times
 from ..distributions import Deterministic, Exponential
 from ..fault import Down
-from ..panel import Slider
+from ..lab.panel import Slider
 from ..workload import Poisson
 from . import experiment
 from .comparisons import OrderFlowParams, order_flow_spec

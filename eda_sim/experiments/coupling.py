@@ -26,8 +26,8 @@ from .. import validate as v
 from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, eda_faults, handler_done_times
 from ..distributions import Deterministic, Exponential
 from ..fault import Down
+from ..lab.panel import Slider
 from ..metrics import DROPPED
-from ..panel import Slider
 from ..resilience import OK
 from ..service import WHEN_DOWN
 from ..workload import Poisson

@@ -36,7 +36,7 @@ from ..broker import Topic
 from ..consumer import Consumer
 from ..database import Database
 from ..distributions import Exponential
-from ..panel import Slider
+from ..lab.panel import Slider
 from ..producer import Producer
 from ..service import Client, Downstream, Service
 from ..system import System

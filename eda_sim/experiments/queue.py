@@ -8,7 +8,7 @@ from .. import validate as v
 from ..broker import WorkQueue
 from ..consumer import consumers
 from ..distributions import Exponential
-from ..panel import Slider
+from ..lab.panel import Slider
 from ..producer import Producer
 from ..system import System
 from ..workload import Poisson

@@ -25,7 +25,7 @@ from .. import validate as v
 from ..broker import WorkQueue
 from ..consumer import Consumer
 from ..distributions import Exponential
-from ..panel import Slider
+from ..lab.panel import Slider
 from ..producer import Producer
 from ..system import System
 from ..workload import Bursty, Poisson

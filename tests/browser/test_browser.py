@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from eda_sim.exercises import HELD_BACK
+from eda_sim.lab.exercises import HELD_BACK
 
 from ..learner_text import problems as text_problems
 from .page import PANEL, SLIDER_HANDLE, WINDOWS, PageSession, press_and_time, slider_key

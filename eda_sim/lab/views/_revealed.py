@@ -1,0 +1,57 @@
+"""Small helpers the views of notebooks 03-05 share for what a prediction holds back: text with
+numbers from the current run, and tables beside it, shown as one widget once the learner has
+recorded a prediction (``Prediction.after``); and, for notebooks 00-02, Markdown as a widget and
+several items stacked as one."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+from IPython.display import HTML
+
+from .. import plots
+from ..exercises import markdown_html
+
+
+def markdown_widget(markdown: str) -> HTML:
+    """Markdown shown as HTML (the same in JupyterLab, Voila and the notebook tests)."""
+    return HTML(markdown_html(markdown))
+
+
+def stacked(*items) -> widgets.VBox:
+    """Markdown strings, widgets and tables one under the other, as one widget."""
+    children = []
+    for item in items:
+        if isinstance(item, str):
+            children.append(widgets.HTMLMath(markdown_html(item)))
+        elif isinstance(item, widgets.Widget):
+            children.append(item)
+        else:
+            out = widgets.Output()
+            out.append_display_data(item)
+            children.append(out)
+    return widgets.VBox(children)
+
+
+def text_and_tables(text: str, *tables) -> widgets.Widget:
+    """Markdown ``text`` (``$maths$`` kept) followed by ``tables`` (Stylers, charts, widgets, or more
+    Markdown text), in that order."""
+    children = [widgets.HTMLMath(markdown_html(text))] if text else []
+    for table in tables:
+        if isinstance(table, str):
+            children.append(widgets.HTMLMath(markdown_html(table)))
+            continue
+        if isinstance(table, plots.LabFigure):  # in a grid cell, like a panel's charts: it follows the page width
+            children.append(plots.side_by_side(table))
+            continue
+        if isinstance(table, widgets.Widget):
+            children.append(table)
+            continue
+        out = widgets.Output()
+        out.append_display_data(table)
+        children.append(out)
+    return widgets.VBox(children, layout=widgets.Layout(width="100%"))
+
+
+def closest(options: dict, value: float):
+    """The option whose number (the dict's key) is nearest ``value``."""
+    return options[min(options, key=lambda number: abs(number - value))]
