@@ -1,38 +1,25 @@
-"""Coupling and failure propagation (notebook 03): who notices when one service is down?
-
-``coupling_outage``  billing is down for a while (or, with ``target="broker"``, the EDA broker is). R/R:
-                     client → orders → billing, audit. EDA: producer → topic ``orders`` → billing and
-                     audit subscriptions. What the client waits for, what fails, where the work piles
-                     up, and when each order is really done.
-``coupling_deploy``  the same flow while billing restarts for a deploy (2 s, connections refused).
-``coupling_storm``   the ``retry_storm`` system at half scale, after a short backend outage, under one of
-                     four retry policies (R/R only): does goodput come back when the outage ends?
-``coupling_fanout``  the ``fanout`` system with 100 leaves: the share of slow requests for every n ≤ 100.
-
-Both architectures of ``coupling_outage`` share the seed, the arrivals and every billing and audit
-time (``eda_sim.comparison``), so order i takes the same billing time in both.
-"""
+"""Notebook 03's experiments: outage (the package docstring says what each experiment shows)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from .. import theory
-from .. import validate as v
-from ..comparison import Comparison, Flow, Handler, build_eda, build_rr, eda_faults, handler_done_times
-from ..distributions import Deterministic, Exponential
-from ..fault import Down
-from ..lab.panel import Slider
-from ..metrics import DROPPED
-from ..resilience import OK
-from ..service import WHEN_DOWN
-from ..workload import Poisson
-from . import experiment
-from .comparisons import RECOVERED_BELOW, FanoutParams, RetryStormParams, fanout_spec, retry_storm_spec, storm_keys
+from ... import theory
+from ... import validate as v
+from ...comparison import Comparison, Flow, Handler, build_eda, build_rr, eda_faults, handler_done_times
+from ...distributions import Deterministic, Exponential
+from ...fault import Down
+from ...lab.panel import Slider
+from ...metrics import DROPPED
+from ...resilience import OK
+from ...service import WHEN_DOWN
+from ...workload import Poisson
+from .. import experiment
+from ..comparisons import RECOVERED_BELOW
 
 SEED_MAX = 2**63 - 1
 TARGETS = ("billing", "broker")
@@ -309,237 +296,3 @@ def run_deploy(p: DeployParams) -> OutageResult:
 
 
 # -- coupling_storm -------------------------------------------------------------------------------
-POLICIES = {  # name: the retry_storm settings it stands for
-    "naive": dict(retries=2, backoff="fixed", base=0.1, budget=0.0, breaker=False),
-    "no_retries": dict(retries=0, backoff="fixed", base=0.1, budget=0.0, breaker=False),
-    "backoff_budget": dict(retries=2, backoff="full_jitter", base=0.1, budget=0.1, breaker=False),
-    "breaker": dict(retries=2, backoff="fixed", base=0.1, budget=0.0, breaker=True),
-}
-POLICY_LABELS = {
-    "naive": "naive retries (2 retries, 0.1 s apart)",
-    "no_retries": "no retries",
-    "backoff_budget": "backoff with full jitter + retry budget (10%)",
-    "breaker": "naive retries behind a circuit breaker",
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class StormParams:
-    """The ``retry_storm`` system at half scale (an api with ``workers`` workers of 0.1 s, so it serves
-    about 20 requests/s, queue limit ``queue_limit``), clients at ``rate``/s waiting ``timeout`` s per try,
-    retrying by ``policy`` (see ``POLICIES``). The backend is down (calls hang) from ``outage_start`` for
-    ``down_for`` s. Request/response only: the EDA side of an outage is ``coupling_outage``."""
-
-    policy: str = "naive"
-    rate: float = 12.0
-    down_for: float = 5.0
-    timeout: float = 1.0
-    workers: int = 2
-    queue_limit: int = 100
-    outage_start: float = 10.0
-    until: float = 60.0
-    seed: int = 1
-
-    def __post_init__(self):
-        v.choice("policy", self.policy, tuple(POLICIES))
-        v.positive("rate", self.rate, 1e4)
-        v.positive("down_for", self.down_for, 1e5)
-        v.positive("timeout", self.timeout, 1e4)
-        v.integer("workers", self.workers, 1, 1000)
-        v.integer("queue_limit", self.queue_limit, 0, 10**6)
-        v.non_negative("outage_start", self.outage_start, 1e5)
-        v.number("until", self.until, self.outage_start + self.down_for + 20.0, 1e6)
-        v.integer("seed", self.seed, 0, SEED_MAX)
-
-    @property
-    def outage_end(self) -> float:
-        return self.outage_start + self.down_for
-
-    def storm(self) -> RetryStormParams:
-        """The same system as ``retry_storm`` parameters."""
-        return RetryStormParams(rate=self.rate, workers=self.workers, timeout=self.timeout,
-                                queue_limit=self.queue_limit, outage_start=self.outage_start,
-                                outage_end=self.outage_end, until=self.until, seed=self.seed, **POLICIES[self.policy])
-
-    @property
-    def capacity(self) -> float:
-        """Requests per second the api can serve (its workers over its mean service time)."""
-        s = self.storm()
-        return s.workers / s.service_time
-
-
-class StormResult(Comparison):
-    """One R/R run (``results[policy]``) with the ``retry_storm`` keys: ``ok_share_after`` (share of
-    requests placed well after the outage that succeeded), ``recovery_time``, ``backlog_max``, and the
-    request/response keys (``goodput``, ``attempts_mean``, ``wasted``...)."""
-
-    def __init__(self, params: StormParams, result):
-        super().__init__({params.policy: result})
-        self.params = params
-        self.result = result
-
-    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(times, values) of one gauge: ``client.offered``, ``client.sent``, ``client.goodput`` (per second
-        over the last second), ``api.queue``, ``api.busy``."""
-        s = self.result.system.series
-        if name not in s.columns:
-            raise ValueError(f"no gauge {name!r}; gauges: {', '.join(s.columns)}")
-        return np.frombuffer(s.t), np.frombuffer(s.columns[name])
-
-    def goodput_after(self) -> float:
-        """Ok answers per second for the requests placed late after the outage (``late_window``)."""
-        return self.result.summary["ok_share_after"] * self.params.rate
-
-
-@lru_cache(maxsize=256)
-def _storm(p: StormParams) -> StormResult:
-    sp = p.storm()
-    system = build_rr(retry_storm_spec(sp), sp.seed, sample_every=1.0)
-    system.inject(Down(target="backend", start=sp.outage_start, end=sp.outage_end))
-    keys = storm_keys(sp)
-    system.summary_hooks.append(lambda s, e: keys("rr", s, e))
-    result = system.run(sp.until)
-    _ = result.summary  # computed once, and kept with the cached run
-    return StormResult(p, result)
-
-
-STORM_SLIDERS = (
-    Slider("policy", options=tuple(POLICIES), label="retry policy",
-           help="naive: 2 retries 0.1 s apart; backoff_budget: full jitter, retries ≤ 10% of requests"),
-    Slider("down_for", 1.0, 15.0, 1.0, unit="s", label="outage length", help="backend down (calls hang) from 10 s"),
-    Slider("rate", 4.0, 18.0, 1.0, unit="req/s", help="new requests per second; the api serves about 20/s"),
-    Slider("timeout", 0.5, 3.0, 0.5, unit="s", label="client timeout", help="how long a client waits for one try"),
-)
-
-
-@experiment("coupling_storm", "After a short outage: naive retries vs backoff, budget and breaker", StormParams,
-            STORM_SLIDERS)
-def run_storm(p: StormParams) -> StormResult:
-    return _storm(p)
-
-
-LOADS = (4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0)
-
-
-@lru_cache(maxsize=32)
-def goodput_vs_load(p: StormParams, loads: tuple = LOADS) -> tuple[np.ndarray, np.ndarray]:
-    """Goodput (ok answers/s) late after the outage for each offered load in ``loads`` (req/s), all else
-    as in ``p``. Cached: the same sweep is never simulated twice."""
-    base = replace(p, rate=LOADS[0])
-    if base != p:
-        return goodput_vs_load(base, loads)
-    good = [_storm(replace(p, rate=float(r))).goodput_after() for r in loads]
-    return np.asarray(loads, dtype=float), np.asarray(good)
-
-
-# -- coupling_fanout ------------------------------------------------------------------------------
-MAX_LEAVES = 100
-P_SLOW = (0.01, 0.02, 0.05)
-SWEEP_N = (1, 2, 5, 10, 20, 30, 50, 70, 100)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FanoutSweepParams:
-    """Requests at ``rate``/s, each needing ``leaves`` backends (out of 100 simulated); a leaf answers in
-    ``fast`` s, or ``slow`` s with probability ``p_slow``. A request is slow past the midpoint."""
-
-    leaves: int = 20
-    p_slow: float = 0.01
-    fast: float = 0.01
-    slow: float = 0.5
-    rate: float = 10.0
-    until: float = 30.0
-    seed: int = 1
-
-    def __post_init__(self):
-        v.integer("leaves", self.leaves, 1, MAX_LEAVES)
-        v.fraction("p_slow", self.p_slow)
-        v.positive("fast", self.fast, 100.0)
-        v.number("slow", self.slow, self.fast, 1000.0, lo_open=True)
-        v.positive("rate", self.rate, 1e3)
-        v.positive("until", self.until, 1e5)
-        v.integer("seed", self.seed, 0, SEED_MAX)
-
-    @property
-    def slow_after(self) -> float:
-        return (self.fast + self.slow) / 2
-
-    def fanout(self) -> FanoutParams:
-        """The ``fanout`` experiment's parameters for the full 100 leaves."""
-        return FanoutParams(leaves=MAX_LEAVES, p_slow=self.p_slow, fast=self.fast, slow=self.slow, rate=self.rate,
-                            until=self.until, seed=self.seed)
-
-
-class FanoutSweepResult:
-    """One R/R run of the ``fanout`` system with 100 leaves called in parallel.
-
-    Leaves never queue here (8 workers each, a few percent busy), so leaf i's answer to request j takes
-    the same time whichever other leaves the request calls: the latency a request *would* have with
-    only leaves 1..n is the latest of those n answers. So one run gives the simulated slow share for
-    every n; at n = 100 it is exactly what the clients measured.
-    """
-
-    def __init__(self, params: FanoutSweepParams, result, leaf: np.ndarray, prefix: np.ndarray):
-        self.params = params
-        self.result = result
-        self.results = {"rr": result}
-        self.leaf = leaf  # [i - 1, request]: seconds from the request to leaf i's answer (NaN: none yet)
-        self._prefix = prefix  # [n - 1, request]: latency with leaves 1..n (NaN: one has not answered)
-
-    def slow_answers(self, requests: int = 50) -> tuple[np.ndarray, np.ndarray]:
-        """(leaf, request) of every slow answer among leaves 1..``leaves`` of the first ``requests``."""
-        slow = self.leaf[:self.params.leaves, :requests] > self.params.slow_after
-        leaf, req = np.nonzero(slow)
-        return leaf + 1, req
-
-    def latencies(self, n: int | None = None) -> np.ndarray:
-        """Simulated latency (s) of every answered request that needs leaves 1..n (default: ``leaves``)."""
-        n = self.params.leaves if n is None else v.integer("n", n, 1, MAX_LEAVES)
-        lat = self._prefix[n - 1]
-        return lat[~np.isnan(lat)]
-
-    def slow_share(self, n: int | None = None) -> float:
-        lat = self.latencies(n)
-        return float(np.mean(lat > self.params.slow_after)) if len(lat) else math.nan
-
-    def sweep(self, ns=SWEEP_N) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """n, simulated slow share, and the closed form 1 − (1 − p)^n."""
-        ns = np.asarray(ns, dtype=int)
-        sim = np.array([self.slow_share(int(n)) for n in ns])
-        return ns, sim, theory.fanout_slow_probability(self.params.p_slow, ns)
-
-    def table(self):
-        import pandas as pd
-
-        ns, sim, th = self.sweep()
-        return pd.DataFrame({"simulated": sim, "theory": th, "requests": [len(self.latencies(int(n))) for n in ns]},
-                            index=pd.Index(ns, name="leaves"))
-
-
-@lru_cache(maxsize=16)
-def _fanout_run(p: FanoutSweepParams) -> tuple:
-    """The run and its prefix latencies; ``p.leaves`` is ignored (always 100 leaves)."""
-    fp = p.fanout()
-    result = build_rr(fanout_spec(fp), fp.seed).run(fp.until)
-    system = result.system
-    n = system.messages.count
-    created = np.frombuffer(system.messages.created, count=n)
-    leaf = np.vstack([system.component(f"leaf{i + 1}").done_times(n) for i in range(MAX_LEAVES)])
-    leaf -= created
-    prefix = np.maximum.accumulate(leaf, axis=0)  # NaN (not answered) propagates down the leaves
-    return result, leaf, prefix
-
-
-FANOUT_SLIDERS = (
-    Slider("leaves", 1, MAX_LEAVES, 1, label="leaves n", help="backends each request waits for"),
-    Slider("p_slow", options=P_SLOW, label="slow leaf share p", help="chance that one leaf answer is slow (0.5 s)"),
-)
-
-
-@experiment("coupling_fanout", "Fan-out: the share of slow requests for n = 1 … 100 leaves", FanoutSweepParams,
-            FANOUT_SLIDERS)
-def run_fanout_sweep(p: FanoutSweepParams) -> FanoutSweepResult:
-    """Cached on everything but ``leaves``: moving n only re-reads the same run."""
-    return FanoutSweepResult(p, *_fanout_run(replace(p, leaves=1)))
-
-

@@ -1,0 +1,53 @@
+"""Notebook 01 (core difference): client wait vs work done, load, and scaling, R/R beside EDA.
+
+The module is split into parts (panels, lesson); every name is re-exported here.
+"""
+
+from .lesson import (  # noqa: F401
+    BREAKS,
+    DONE_SOONER,
+    EXPLAIN,
+    LABELS,
+    LOAD,
+    ONE_CONSUMER,
+    PANELS,
+    PREDICTIONS,
+    READING,
+    SCALING,
+    _by_row,
+    _check_slower,
+    _guide_decimals,
+    _settings_text,
+    breaks_section,
+    done_answer,
+    exercise,
+    guide_section,
+    guide_table,
+    load_section,
+    load_table,
+    outcome,
+    prediction,
+    quantile_table,
+    scaling_answer,
+    scaling_outcome,
+    settings,
+    slow_hop,
+)
+from .panels import (  # noqa: F401
+    BARS,
+    NAMES,
+    STYLE,
+    THIS_RUN,
+    _circle,
+    _gappy,
+    _grid,
+    _log_axis,
+    _move_vline,
+    _ms,
+    _note,
+    _set_note,
+    _vline,
+    load_panel,
+    scaling_panel,
+    wait_panel,
+)
