@@ -29,6 +29,8 @@ from typing import NamedTuple
 
 import ipywidgets as widgets
 
+from . import plots
+
 _GREEN, _GREEN_BG = "#1b7837", "#eaf5ea"
 _RED, _RED_BG = "#b2182b", "#fbeaea"
 _AMBER, _AMBER_BG = "#8a5a00", "#fdf3e1"
@@ -46,6 +48,21 @@ def markdown_html(text: str) -> str:
     except ImportError:  # pragma: no cover - Jupyter always has it
         return f"<p>{html.escape(text)}</p>"
     return mistune.create_markdown(plugins=["math", "table", "strikethrough"])(text)
+
+
+def as_widget(item) -> widgets.Widget:
+    """Anything a lesson shows, as one widget: Markdown text (``$maths$`` kept), a chart (in a grid
+    cell, so it follows the page width like a panel's charts), a widget as it is, or anything else a
+    notebook can display (a table, a Styler) in an output area."""
+    if isinstance(item, str):
+        return widgets.HTMLMath(markdown_html(item))
+    if isinstance(item, plots.LabFigure):
+        return plots.side_by_side(item)
+    if isinstance(item, widgets.Widget):
+        return item
+    out = widgets.Output()
+    out.append_display_data(item)
+    return out
 
 
 def feedback_html(ok: bool | None, text: str) -> str:
@@ -292,21 +309,10 @@ class Prediction(_Question):
         ``content`` is Markdown text, anything a notebook can display (a table, a widget), or a
         function returning one of those, called at that moment (so it reads the current run).
         """
-        box = widgets.Output()
-        placeholder = widgets.HTML(feedback_html(None, HELD_BACK))
-        holder = widgets.VBox([placeholder])
+        holder = widgets.VBox([widgets.HTML(feedback_html(None, HELD_BACK))])
 
         def show() -> None:
-            value = content() if callable(content) else content
-            if isinstance(value, str):
-                holder.children = (widgets.HTMLMath(markdown_html(value)),)
-                return
-            if isinstance(value, widgets.Widget):
-                holder.children = (value,)
-                return
-            box.outputs = ()
-            box.append_display_data(value)
-            holder.children = (box,)
+            holder.children = (as_widget(content() if callable(content) else content),)
 
         if self.done:
             show()

@@ -8,8 +8,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 from IPython.display import HTML
 
-from .. import plots
-from ..exercises import markdown_html
+from ..exercises import as_widget, markdown_html
 
 
 def markdown_widget(markdown: str) -> HTML:
@@ -19,37 +18,14 @@ def markdown_widget(markdown: str) -> HTML:
 
 def stacked(*items) -> widgets.VBox:
     """Markdown strings, widgets and tables one under the other, as one widget."""
-    children = []
-    for item in items:
-        if isinstance(item, str):
-            children.append(widgets.HTMLMath(markdown_html(item)))
-        elif isinstance(item, widgets.Widget):
-            children.append(item)
-        else:
-            out = widgets.Output()
-            out.append_display_data(item)
-            children.append(out)
-    return widgets.VBox(children)
+    return widgets.VBox([as_widget(item) for item in items])
 
 
 def text_and_tables(text: str, *tables) -> widgets.Widget:
     """Markdown ``text`` (``$maths$`` kept) followed by ``tables`` (Stylers, charts, widgets, or more
     Markdown text), in that order."""
-    children = [widgets.HTMLMath(markdown_html(text))] if text else []
-    for table in tables:
-        if isinstance(table, str):
-            children.append(widgets.HTMLMath(markdown_html(table)))
-            continue
-        if isinstance(table, plots.LabFigure):  # in a grid cell, like a panel's charts: it follows the page width
-            children.append(plots.side_by_side(table))
-            continue
-        if isinstance(table, widgets.Widget):
-            children.append(table)
-            continue
-        out = widgets.Output()
-        out.append_display_data(table)
-        children.append(out)
-    return widgets.VBox(children, layout=widgets.Layout(width="100%"))
+    items = (text, *tables) if text else tables
+    return widgets.VBox([as_widget(item) for item in items], layout=widgets.Layout(width="100%"))
 
 
 def closest(options: dict, value: float):
