@@ -119,6 +119,13 @@ class LabFigure(go.Figure):
     def _repr_mimebundle_(self, *args, **kwargs):
         return self.widget._repr_mimebundle_(*args, **kwargs)
 
+    def _ipython_display_(self):
+        # plotly's Figure has its own _ipython_display_ (its renderers), which IPython prefers to
+        # _repr_mimebundle_: without this a cell ending in a figure would not show the Chart.
+        from IPython.display import display
+
+        display(self.widget)
+
 
 def figure(title: str, x_title: str, y_title: str, *, height: int = 360,
            y_range: Sequence[float] | None = None, legend: bool = True) -> LabFigure:
