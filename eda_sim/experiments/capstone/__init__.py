@@ -26,6 +26,8 @@ periodic auto-commit, so a crash makes them redo what they had not committed.
 
 The scenario script (:class:`Scenario`) is the same for every team: orders at 4/s, a lunch spike at 12/s,
 the payment provider down for 15 s, then one payment worker crashing for 3 s while payments catch up.
+The designs are built by the engine of ``your_system`` (notebook 09) from :func:`spec_for`, the capstone
+as a system description; the bundled example ``food_delivery.toml`` is the same description.
 Every design runs on the same seed: order *i* arrives at the same time and takes the same work time at
 each interaction whichever way it is built (streams ``arrivals`` and ``service:<interaction>``).
 
@@ -51,14 +53,13 @@ from .design import (
     STYLES,
     WORK,
     WRITES,
-    CommandWorker,
-    Customers,
     Design,
     Scenario,
     _done_times,
-    _inject_faults,
     build,
     moving_parts,
+    spec_for,
+    styles_of,
 )
 from .results import (
     MAX_POINTS,
@@ -93,11 +94,11 @@ from .workshop import (
 )
 
 __all__ = [
-    "BACKOFF_BASE", "COMMIT_EVERY", "CapstoneResult", "CommandWorker", "Criterion", "Customers",
+    "BACKOFF_BASE", "COMMIT_EVERY", "CapstoneResult", "Criterion",
     "DB_CONNECTIONS", "DOWNSTREAM", "Design", "INTERACTIONS", "MAX_POINTS", "PRESETS", "PUBLISH_LATENCY",
     "QUERY_TIME", "RR_READS", "RUBRIC", "SCENARIO", "SEED_MAX", "SLIDERS", "STYLES", "Scenario", "WORK",
-    "WRITES", "_binned_p95", "_done_times", "_fmt", "_inject_faults", "_leaderboard", "best_preset",
+    "WRITES", "_binned_p95", "_done_times", "_fmt", "_leaderboard", "best_preset",
     "breaking_points", "build", "changes_from", "check_design", "defence", "describe", "duplicates_explained",
     "hold_mean", "leaderboard", "matching_preset", "moving_parts", "payment_capacity", "preset", "preset_facts",
-    "rubric_table", "run_capstone", "run_design", "score", "spike_load", "wait_explained",
+    "rubric_table", "run_capstone", "run_design", "score", "spike_load", "spec_for", "styles_of", "wait_explained",
 ]

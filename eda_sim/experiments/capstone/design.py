@@ -6,22 +6,15 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from ... import validate as v
-from ...broker import WorkQueue
-from ...consumer import Consumer
-from ...database import Database
-from ...distributions import Deterministic, Exponential, Uniform
-from ...fault import Crash, Down, FailFraction
+from ...distributions import Exponential, Uniform
 from ...metrics import COMPLETED
-from ...partitioned_log import PartitionedLog
-from ...producer import Producer
-from ...resilience import OK, Call, Caller, RetryPolicy
-from ...service import Client, Downstream, Service
+from ...service import Service
 from ...system import System
 from ...workload import Scheduled
-from ..costs import EventPublisher
+from ..your_system import engine
+from ..your_system import spec as sp
 
 SEED_MAX = 2**63 - 1
 STYLES = ("rr", "eda")
@@ -159,49 +152,36 @@ PRESETS: dict[str, Design] = {
 # =====================================================================================================
 # Building a design
 # =====================================================================================================
-class CommandWorker(Consumer):
-    """An order worker for ``place="eda"``: takes a PlaceOrder command from the queue, runs the order
-    service's logic (a call to the ``orders`` service, which holds the synchronous steps) and pushes the
-    answer to the customer's app (``answered(mid, ok)``), then acknowledges the command."""
-
-    def __init__(self, system, queue, name: str, *, answered):
-        super().__init__(system, queue, name, service=Deterministic(0.0), stream="order-commands")
-        self.caller = Caller(system, Call(target="orders"), self.name)
-        self._answered = answered
-
-    def _work(self):
-        env, buffer, queue = self.env, self.buffer, self.queue
-        while True:
-            if not buffer:
-                ev = env.event()
-                self._waiting.append(ev)
-                try:
-                    yield ev
-                except simpy.Interrupt:
-                    return
-                continue
-            mid = buffer.popleft()
-            answer = env.event()
-            self.caller.start(mid, lambda outcome, _tries, ev=answer: ev.succeed(outcome))
-            try:
-                outcome = yield answer
-            except simpy.Interrupt:
-                return
-            self._answered(mid, outcome == OK)
-            queue.log.complete(mid, env.now)
-            queue.ack(self, [mid])
+def spec_for(design: Design, scenario: Scenario = SCENARIO):
+    """The capstone as a system description (``your_system``) with ``design``'s knobs and ``scenario``'s
+    script: the engine that builds every design of any description builds the capstone's too. With the
+    built-in designs' knobs it equals the bundled example ``food_delivery`` (a test checks)."""
+    s = scenario
+    services = (sp.ServiceSpec(name="orders", workers=design.workers, work=WORK["orders"], writes=1),
+                *(sp.ServiceSpec(name=c, workers=design.workers, work=WORK[c], reads=RR_READS[c], writes=WRITES[c])
+                  for c in DOWNSTREAM.values()))
+    interactions = (sp.InteractionSpec(name="place", caller=sp.CLIENT, callee="orders", needs_answer=True),
+                    sp.InteractionSpec(name="pay", caller="orders", callee="payment", once=True),
+                    sp.InteractionSpec(name="notify", caller="orders", callee="notify", fresh_within=s.notify_within),
+                    sp.InteractionSpec(name="analytics", caller="orders", callee="analytics"))
+    failures = (sp.FailureSpec(name="payment provider down", target="payment", kind="down",
+                               start=s.outage_start, end=s.outage_end),
+                sp.FailureSpec(name="payment worker crash", target="payment", kind="crash",
+                               start=s.crash_start, end=s.crash_end))
+    settings = sp.Settings(client_timeout=s.app_timeout, timeout=design.timeout, retries=design.retries,
+                           backoff=BACKOFF_BASE, broker="log", partitions=design.partitions,
+                           commit_every=COMMIT_EVERY, publish_latency=PUBLISH_LATENCY, idempotent=design.idempotent,
+                           db_connections=DB_CONNECTIONS, query_time=QUERY_TIME, topic="order-events",
+                           commands="order-commands")
+    workload = sp.WorkloadSpec(rate=s.rate, bursts=((s.spike_start, s.spike_end, s.spike_rate),), keys=100,
+                               traffic_end=s.traffic_end, until=s.until)
+    return sp.SystemSpec(name="Food delivery (the capstone)", entry="orders", services=services,
+                         interactions=interactions, workload=workload, failures=failures, settings=settings)
 
 
-class Customers:
-    """What each customer was told and when, for ``place="eda"``: the confirmations the order workers push
-    back to the app (with ``place="rr"`` the :class:`~eda_sim.service.Client` keeps the answers)."""
-
-    def __init__(self, env):
-        self.answered: dict[int, tuple[float, bool]] = {}
-        self.env = env
-
-    def record(self, mid: int, ok: bool) -> None:
-        self.answered[mid] = (self.env.now, ok)
+def styles_of(design: Design):
+    """``design``'s choices as the engine's :class:`~eda_sim.experiments.your_system.Design`."""
+    return sp.Design(tuple(getattr(design, i) for i in INTERACTIONS))
 
 
 def build(design: Design, scenario: Scenario = SCENARIO) -> System:
@@ -210,47 +190,7 @@ def build(design: Design, scenario: Scenario = SCENARIO) -> System:
         raise ValueError(f"design must be a Design, got {design!r}")
     if not isinstance(scenario, Scenario):
         raise ValueError(f"scenario must be a Scenario, got {scenario!r}")
-    system = System(design.seed, sample_every=1.0)
-    db = Database(system, "db", connections=DB_CONNECTIONS, query_time=QUERY_TIME)
-    idem = int(design.idempotent)
-    retry = (RetryPolicy(backoff="full_jitter", max_attempts=design.retries + 1, base=BACKOFF_BASE)
-             if design.retries else RetryPolicy())
-    for name in design.synchronous:
-        Service(system, name, workers=design.workers, service=WORK[name], db=db,
-                reads=RR_READS[name] + (idem if name == "payment" else 0), writes=WRITES[name])
-    calls = [Call(target=name, timeout=design.timeout, retry=retry) for name in design.synchronous]
-    if design.event_driven:
-        log = PartitionedLog(system, "order-events", partitions=design.partitions)
-        for name in design.event_driven:
-            reads = idem if name == "payment" else 0
-            log.group(name, consumers=design.workers, service=WORK[name], commit_every=COMMIT_EVERY,
-                      db=db if reads or WRITES[name] else None, reads=reads, writes=WRITES[name])
-        EventPublisher(system, "orders.publisher", log)
-        calls.append(Call(target="orders.publisher"))
-    Service(system, "orders", workers=design.workers, service=WORK["orders"], db=db, writes=1,
-            downstream=Downstream(calls=tuple(calls)) if calls else None)
-    customers = Customers(system.env)
-    if design.place == "rr":
-        target = Client(system, Call(target="orders", timeout=scenario.app_timeout), name="customers")
-    else:
-        target = WorkQueue(system, "order-commands", publish_latency=PUBLISH_LATENCY)
-        for i in range(design.workers):
-            CommandWorker(system, target, f"orders.worker{i + 1}", answered=customers.record)
-    system.register("customers.answers", customers)
-    Producer(system, scenario.workload(), target)
-    _inject_faults(system, design, scenario)
-    return system
-
-
-def _inject_faults(system: System, design: Design, s: Scenario) -> None:
-    if design.pay == "rr":
-        system.inject(Down(target="payment", start=s.outage_start, end=s.outage_end))
-        system.inject(FailFraction(target="payment", start=s.crash_start, end=s.crash_end,
-                                   fraction=1.0 / design.workers))
-    else:
-        for i in range(design.workers):
-            system.inject(Down(target=f"payment.consumer{i + 1}", start=s.outage_start, end=s.outage_end))
-        system.inject(Crash(target="payment.consumer1", start=s.crash_start, end=s.crash_end))
+    return engine.build(spec_for(design, scenario), styles_of(design), design.seed)
 
 
 # =====================================================================================================
@@ -273,6 +213,4 @@ def moving_parts(design: Design) -> dict[str, int]:
     """What a team builds, deploys and watches: services (always four: orders, payment, notifier,
     analytics, whether each is called or consumes events), brokers, consumer groups (each with its
     own offsets and lag to monitor) and the database."""
-    groups = len(design.event_driven) + (design.place == "eda")
-    brokers = int(bool(design.event_driven)) + (design.place == "eda")
-    return {"services": 4, "brokers": brokers, "consumer groups": groups, "database": 1}
+    return engine.moving_parts(spec_for(design), styles_of(design))

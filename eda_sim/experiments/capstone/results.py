@@ -47,13 +47,13 @@ class CapstoneResult:
         n = msgs.count
         created = np.frombuffer(msgs.created, count=n).copy()
         if design.place == "rr":
-            client = system.component("customers")
+            client = system.component("client")
             answered = np.frombuffer(msgs.accepted, count=n).copy()
             code = np.frombuffer(client.outcome, dtype=np.int8, count=min(n, len(client.outcome)))
             ok = np.zeros(n, dtype=bool)
             ok[:len(code)] = code == OK
         else:
-            answers = system.component("customers.answers").answered
+            answers = system.component("client.answers").answered
             answered = np.full(n, math.nan)
             ok = np.zeros(n, dtype=bool)
             for mid, (t, good) in answers.items():

@@ -21,17 +21,8 @@ from ...sweep import sweep, t_quantile
 from .. import experiment
 from .engine import moving_parts
 from .spec import CRITERIA, Design, SystemSpec, all_designs, expected_events
+from .verdict import METRIC, reasons
 
-#: The metric each criterion scores, whether higher is better, its floor and how it reads.
-METRIC = {"wait": ("wait_p95", False, 0.05, "client wait p95 (s; a failed request counts as the timeout)"),
-          "lost": ("lost_share", False, 0.005, "share of requests lost or failed"),
-          "done": ("done_p95", False, 0.1, "time until every step is done, p95 (s)"),
-          "fresh": ("fresh_share", True, 0.01, "share of answered requests whose steps met fresh_within"),
-          "duplicates": ("duplicates", False, 1.0, "side effects that happened twice"),
-          "order": ("out_of_order", False, 1.0, "same-key requests handled out of order"),
-          "recovery": ("recovery_worst", False, 5.0, "longest recovery after a rehearsed failure (s)"),
-          "db": ("db_queries_per_request", False, 0.25, "database queries per request"),
-          "parts": ("moving_parts", False, 1.0, "services + brokers + consumer groups + database")}
 FLOORS = {c: METRIC[c][2] for c in CRITERIA}
 EXHAUSTIVE_MAX = 6  # up to 2**6 = 64 designs are all tried; beyond, a local search
 MAX_EVENTS = 10_000_000  # a review as a whole: estimated simulation events, checked before anything runs
@@ -213,8 +204,6 @@ class Review:
     @cached_property
     def reasons(self) -> list[str]:
         """The verdict in sentences, every number from the runs."""
-        from .verdict import reasons
-
         return reasons(self)
 
     def to_dict(self) -> dict:

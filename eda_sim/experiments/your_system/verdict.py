@@ -6,6 +6,16 @@ import math
 
 from .spec import CRITERIA
 
+#: The metric each criterion scores, whether higher is better, its floor and how it reads.
+METRIC = {"wait": ("wait_p95", False, 0.05, "client wait p95 (s; a failed request counts as the timeout)"),
+          "lost": ("lost_share", False, 0.005, "share of requests lost or failed"),
+          "done": ("done_p95", False, 0.1, "time until every step is done, p95 (s)"),
+          "fresh": ("fresh_share", True, 0.01, "share of answered requests whose steps met fresh_within"),
+          "duplicates": ("duplicates", False, 1.0, "side effects that happened twice"),
+          "order": ("out_of_order", False, 1.0, "same-key requests handled out of order"),
+          "recovery": ("recovery_worst", False, 5.0, "longest recovery after a rehearsed failure (s)"),
+          "db": ("db_queries_per_request", False, 0.25, "database queries per request"),
+          "parts": ("moving_parts", False, 1.0, "services + brokers + consumer groups + database")}
 WORDS = {"wait": "client wait", "lost": "lost or failed requests", "done": "time until the work is done",
          "fresh": "freshness", "duplicates": "duplicate side effects", "order": "per-key order",
          "recovery": "recovery after failures", "db": "database load", "parts": "moving parts"}
@@ -28,8 +38,6 @@ def said(criterion: str, value: float) -> str:
 
 def reasons(r) -> list[str]:
     """Sentences for review ``r`` (a :class:`~.review.Review`)."""
-    from .review import METRIC
-
     out = []
     spec, pts, means = r.spec, r.points(), r.means
     total = sum(r.weights.values())
