@@ -3,6 +3,7 @@
     python -m eda_sim list
     python -m eda_sim run queue --set rate=12 --set consumers=3 --seed 7
     python -m eda_sim run queue --json
+    python -m eda_sim review my_system.toml          # or an example: food_delivery, order_flow, ...
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ def _table(summ: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _examples() -> tuple[str, ...]:
+    from .experiments.your_system import EXAMPLES
+
+    return EXAMPLES
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eda_sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -96,8 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--json", action="store_true", help="print one JSON object with the summary")
+    rev = sub.add_parser("review", help="review a system description: every design, scored, and an HTML report")
+    rev.add_argument("file", help="a description (.toml) or the name of an example: " + ", ".join(_examples()))
+    rev.add_argument("--seeds", default=None, help="comma-separated seeds (default: the file's, else 1,2,3)")
+    rev.add_argument("--weight", action="append", default=[], metavar="CRITERION=POINTS",
+                     help="override a weight (wait, lost, done, fresh, duplicates, order, recovery, db, parts)")
+    rev.add_argument("--report", default=None, metavar="PATH",
+                     help="where to write the HTML report (default: <name>-review.html here)")
+    rev.add_argument("--no-report", action="store_true", help="print only, write no report")
+    rev.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    rev.add_argument("--workers", type=int, default=None, help="processes for the runs (default 2; 1: in-process)")
+    rev.add_argument("--dask", default=None, metavar="ADDRESS",
+                     help="run on a Dask cluster (needs the distributed package), e.g. tcp://10.0.0.5:8786")
     args = parser.parse_args(argv)
 
+    if args.command == "review":
+        from .review_cli import review_command
+
+        return review_command(args)
     if args.command in (None, "list"):
         for name, exp in registry().items():
             params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(exp.params))

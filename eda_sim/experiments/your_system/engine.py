@@ -345,5 +345,5 @@ def measure(spec: SystemSpec, design: Design, result) -> dict:
     out["recovery_worst"] = worst
     out["backlog_max"] = float(waiting.max()) if len(waiting) else 0.0
     out["events"] = result.summary["events"]
-    out["bound_hit"] = bool(result.bound_hit)
+    out["bound_hit"] = int(result.bound_hit)  # a number, so the sweep keeps it
     return out

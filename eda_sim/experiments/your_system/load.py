@@ -25,7 +25,8 @@ MAX_BYTES = 100_000
 #: Allowed keys per table, each with (kind, description of what is expected).
 SCHEMA = {
     "": {"name": ("str", "a name"), "description": ("str", "text"), "entry": ("str", "a service name"),
-         "client": ("table", ""), "services": ("table", ""), "interaction": ("array", ""),
+         "client": ("table", ""), "services": ("table", "one [services.NAME] table per service"),
+         "interaction": ("array", "one [[interaction]] block per interaction"),
          "workload": ("table", ""), "failure": ("array", ""), "calls": ("table", ""), "events": ("table", ""),
          "database": ("table", ""), "weights": ("table", ""), "review": ("table", "")},
     "client": {"timeout": ("float", "seconds > 0")},
@@ -295,15 +296,12 @@ class _Reader:
 
     def guess(self, path: tuple, text: str) -> tuple:
         """The key an error message from the spec's checks is about, to find its line."""
-        m = re.match(r"^(interaction|failure) '([^']*)'", text)
+        m = _NAMED.match(text)
         if m:
-            section = "interaction" if m.group(1) == "interaction" else "failure"
-            words = text.split(":")[0].split()
-            key = words[2] if len(words) > 2 else None
-            index = self._index_named(section, m.group(2))
+            index = self._index_named(m.group(1), m.group(2))
+            key = m.group(3) if m.group(3) in SCHEMA[m.group(1)] else None
             if index is not None:
-                key = {"from": "from", "to": "to"}.get(key, key)
-                return (section, index, key) if key else (section, index)
+                return (m.group(1), index, key) if key else (m.group(1), index)
         m = re.match(r"^([a-z_]+(?:\.[a-z_*]+)+)", text)
         if m:
             parts = m.group(1).split(".")
@@ -327,9 +325,17 @@ def _fields(obj) -> dict:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
+_NAMED = re.compile(r"^(interaction|failure) '([^']*)':? ([a-z_]+)?")
+
+
 def _untagged(text: str) -> str:
     """A spec check's message without the key it starts with (the error names the key already)."""
-    m = re.match(r"^(?:[a-z_]+(?:\.[a-z_*]+)+|(?:interaction|failure) '[^']*'(?: [a-z_]+)?)\s+(.*)$", text)
+    m = _NAMED.match(text)
+    if m and m.group(3) in SCHEMA[m.group(1)]:
+        return text[m.end():].lstrip(": ")
+    if m:
+        return text[len(m.group(0)) - len(m.group(3) or ""):].lstrip(": ")
+    m = re.match(r"^[a-z_]+(?:\.[a-z_*]+)+\s+(.*)$", text)
     return m.group(1) if m else text
 
 

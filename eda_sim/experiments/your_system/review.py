@@ -10,12 +10,14 @@ the highest mean, and the margin over the runner-up is a paired Student-t interv
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
+from ... import budget
 from ... import validate as v
 from ...sweep import sweep, t_quantile
 from .. import experiment
@@ -246,7 +248,8 @@ def review(spec: SystemSpec, *, seeds=None, weights=None, executor=None, progres
     one switch away, until no switch helps (at most 4 rounds). ``executor``: as for :func:`eda_sim.sweep.sweep`
     (None: a process pool of 2 for more than a handful of runs; any ``concurrent.futures`` executor, e.g.
     Dask's). The review as a whole is bounded (:data:`MAX_EVENTS` estimated events, and the experiment's
-    event budget and deadline when run as the ``design_review`` experiment).
+    event budget and wall-clock deadline, :mod:`eda_sim.budget`, shared by all its runs); a review that
+    reaches its bound raises ValueError saying which bound.
     """
     v.instance("spec", spec, SystemSpec, "a SystemSpec (from load, loads or example)")
     seeds = spec.seeds if seeds is None else tuple(seeds)
@@ -263,6 +266,15 @@ def review(spec: SystemSpec, *, seeds=None, weights=None, executor=None, progres
         raise ValueError(f"this review would simulate about {per_run * budget_runs:,.0f} events "
                          f"({budget_runs} runs), more than the {MAX_EVENTS:,} a review may use: lower "
                          f"workload.rate or workload.until, or give fewer review.seeds")
+    try:
+        with budget.allowance("design review"):
+            return _search(spec, first, seeds, weights, searched, executor, progress)
+    except budget.Exhausted as exc:
+        raise ValueError(f"the review stopped at its bound, nothing is reported: {exc}") from None
+
+
+def _search(spec, first, seeds, weights, searched, executor, progress) -> Review:
+    """Run ``first``, then (``searched``) the neighbours of the best until none is better."""
     frames = []
     tried: list[str] = []
 
@@ -271,8 +283,16 @@ def review(spec: SystemSpec, *, seeds=None, weights=None, executor=None, progres
         if not codes:
             return
         tried.extend(codes)
-        frames.append(sweep("design_run", [{"design": c} for c in codes], base={"spec": spec}, seeds=list(seeds),
-                            executor=executor, progress=progress, raw=True))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # runs cut short are refused just below
+            frame = sweep("design_run", [{"design": c} for c in codes], base={"spec": spec}, seeds=list(seeds),
+                          executor=executor, progress=progress, raw=True)
+        cut = int(frame["bound_hit"].sum())
+        if cut:
+            raise ValueError(f"{cut} of {len(frame)} runs stopped at their share of the review's event budget "
+                             f"before workload.until: designs cut short at different times cannot be compared; "
+                             f"lower workload.rate or workload.until, or give fewer review.seeds")
+        frames.append(frame)
 
     run(first)
     result = Review(spec, pd.concat(frames, ignore_index=True), weights, searched)

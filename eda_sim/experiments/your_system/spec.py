@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from ... import validate as v
-from ...distributions import Deterministic, Distribution, Exponential
+from ...distributions import Deterministic, Distribution, Exponential, as_distribution
 from ...workload import Scheduled
 
 STYLES = ("rr", "eda")
@@ -45,7 +45,8 @@ class ServiceSpec:
         if self.name == CLIENT:
             raise ValueError(f"service name {CLIENT!r} is reserved for the callers of the entry service")
         v.integer(f"services.{self.name}.workers", self.workers, 1, 256)
-        v.instance(f"services.{self.name}.work", self.work, Distribution, "a distribution")
+        if not isinstance(self.work, Distribution):  # a plain number: an exponential time with that mean
+            object.__setattr__(self, "work", as_distribution(f"services.{self.name}.work", self.work))
         v.integer(f"services.{self.name}.reads", self.reads, 0, 100)
         v.integer(f"services.{self.name}.writes", self.writes, 0, 100)
 
