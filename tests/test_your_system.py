@@ -190,10 +190,13 @@ def test_design_codes_are_checked():
         ys.DesignRunParams(design="eeeee")
 
 
-def test_a_review_whose_runs_hit_the_bound_says_so_and_reports_nothing():
+def test_a_review_whose_runs_hit_the_bound_says_so_and_reports_nothing(monkeypatch):
     from eda_sim import budget
 
-    with budget.allowance("test", events=100_000), pytest.raises(ValueError, match="runs stopped at their share"):
+    with budget.allowance("test", events=100_000), pytest.raises(budget.Exhausted, match="runs stopped at their"):
+        ys.review(ys.example("order_flow"), progress=False)
+    monkeypatch.setattr(budget, "EXPERIMENT_EVENTS", 100_000)  # the review's own budget, when none is open
+    with pytest.raises(ValueError, match="the review stopped at its bound.*runs stopped at their share"):
         ys.review(ys.example("order_flow"), progress=False)
 
 

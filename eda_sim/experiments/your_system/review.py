@@ -32,16 +32,32 @@ MAX_EVENTS = 10_000_000  # a review as a whole: estimated simulation events, che
 
 @dataclass(frozen=True, kw_only=True)
 class ReviewParams:
-    """Review ``spec`` (None: the bundled ``example``) with its seeds and weights, or these overrides."""
+    """Review ``spec`` (None: the bundled ``example``) with its weights, or ``weights``. Seeds: ``seeds``
+    if given, else ``seed``, ``seed + 1``, ... as many as the description's ``review.seeds``."""
 
     spec: SystemSpec | None = None
     example: str = "food_delivery"
     seeds: tuple[int, ...] | None = None
     weights: tuple[tuple[str, float], ...] | None = None
+    seed: int = 1
 
     def __post_init__(self):
+        v.integer("seed", self.seed, 0, 2**63 - 100)
         if self.spec is not None:
             v.instance("spec", self.spec, SystemSpec, "a SystemSpec (from load, loads or example)")
+        if self.seeds is not None:
+            v.instance("seeds", self.seeds, (tuple, list), "a tuple of seeds")
+            if not 1 <= len(self.seeds) <= 20:
+                raise ValueError(f"seeds: give 1 to 20 seeds, got {len(self.seeds)}")
+            for s in self.seeds:
+                v.integer("seeds", s, 0, 2**63 - 1)
+        if self.weights is not None:
+            v.instance("weights", self.weights, (tuple, list), "(criterion, points) pairs")
+            for pair in self.weights:
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise ValueError(f"weights must be (criterion, points) pairs, got {pair!r}")
+                v.choice("weights criterion", pair[0], CRITERIA)
+                v.number(f"weights.{pair[0]}", pair[1], 0, 100)
 
 
 class Review:
@@ -208,6 +224,16 @@ class Review:
         """The verdict in sentences, every number from the runs."""
         return reasons(self)
 
+    @property
+    def summary(self) -> dict:
+        """The verdict in numbers (``python -m eda_sim run design_review``; ``to_dict`` has everything)."""
+        mean, low, high = self.interval(self.winner)
+        d, dlow, dhigh = self.margin
+        return {"designs_tried": len(self.means), "designs_ranked": len(self.ranking()), "seeds": len(self.seeds),
+                "winner": self.label(self.winner), "winner_score": mean, "winner_low": low, "winner_high": high,
+                "runner_up": self.label(self.runner_up), "margin": d, "margin_low": dlow, "margin_high": dhigh,
+                "bound_hit": int(self.runs["bound_hit"].sum())}
+
     def to_dict(self) -> dict:
         """Everything a machine needs (``--json``): designs, scores, failures, flips, verdict."""
         def clean(x):
@@ -249,7 +275,8 @@ def review(spec: SystemSpec, *, seeds=None, weights=None, executor=None, progres
     (None: a process pool of 2 for more than a handful of runs; any ``concurrent.futures`` executor, e.g.
     Dask's). The review as a whole is bounded (:data:`MAX_EVENTS` estimated events, and the experiment's
     event budget and wall-clock deadline, :mod:`eda_sim.budget`, shared by all its runs); a review that
-    reaches its bound raises ValueError saying which bound.
+    reaches its bound raises ValueError saying which bound (``budget.Exhausted`` inside an enclosing
+    budget, which the experiment or panel around it reports).
     """
     v.instance("spec", spec, SystemSpec, "a SystemSpec (from load, loads or example)")
     seeds = spec.seeds if seeds is None else tuple(seeds)
@@ -266,10 +293,13 @@ def review(spec: SystemSpec, *, seeds=None, weights=None, executor=None, progres
         raise ValueError(f"this review would simulate about {per_run * budget_runs:,.0f} events "
                          f"({budget_runs} runs), more than the {MAX_EVENTS:,} a review may use: lower "
                          f"workload.rate or workload.until, or give fewer review.seeds")
+    outermost = budget.current() is None
     try:
         with budget.allowance("design review"):
             return _search(spec, first, seeds, weights, searched, executor, progress)
     except budget.Exhausted as exc:
+        if not outermost:
+            raise  # the experiment or panel around this review reports it
         raise ValueError(f"the review stopped at its bound, nothing is reported: {exc}") from None
 
 
@@ -289,7 +319,7 @@ def _search(spec, first, seeds, weights, searched, executor, progress) -> Review
                           executor=executor, progress=progress, raw=True)
         cut = int(frame["bound_hit"].sum())
         if cut:
-            raise ValueError(f"{cut} of {len(frame)} runs stopped at their share of the review's event budget "
+            raise budget.Exhausted(f"{cut} of {len(frame)} runs stopped at their share of the review's event budget "
                              f"before workload.until: designs cut short at different times cannot be compared; "
                              f"lower workload.rate or workload.until, or give fewer review.seeds")
         frames.append(frame)
@@ -315,7 +345,8 @@ def run_review(p: ReviewParams):
     from .runs import _example
 
     spec = p.spec if p.spec is not None else _example(p.example)
-    return review(spec, seeds=p.seeds, weights=p.weights, progress=False)
+    seeds = p.seeds if p.seeds is not None else tuple(range(p.seed, p.seed + len(spec.seeds)))
+    return review(spec, seeds=seeds, weights=p.weights, progress=False)
 
 
 def parts_of(spec: SystemSpec, code: str) -> dict[str, int]:
