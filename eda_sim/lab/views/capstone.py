@@ -181,6 +181,7 @@ def panel(**overrides) -> ControlPanel:
     defence = widgets.HTML()
 
     def update(result: cap.CapstoneResult):
+        note = html.escape(cap.preset_note(result.design), quote=False)
         best_name, best = cap.best_preset(result.design.seed, result.scenario)
         show_rubric(rubric, result, best_name, best)
         show_timeline(timeline, result, best_name, best)
@@ -189,7 +190,7 @@ def panel(**overrides) -> ControlPanel:
         defence.value = (f"<div style='padding:4px 8px; border-left:4px solid {YOU}'><b>Defence of {title}</b> "
                          f"({html.escape(result.design.label())}): "
                          f"{html.escape(cap.defence(result.design, result))}<br>"
-                         f"<span style='color:#6b6b6b'>{html.escape(cap.preset_note(result.design))}</span></div>")
+                         f"<span style='color:#6b6b6b'>{note}</span></div>")
 
     p = ControlPanel(exp.run, params, exp.sliders, update, [rubric, timeline], name="capstone", show_figures=False)
     p.defence = defence

@@ -41,11 +41,12 @@ SHOWN = {"place": "place", "team": "team", "total": "mean total", "ci95": "± 95
 
 
 def rule_text(seeds=cap.SEEDS) -> str:
-    """The winner rule and how to collect the lines, as the notebook shows it (Markdown)."""
-    return (f"**How the winner is decided.** {cap.WINNER_RULE} Seeds used: {_seeds(seeds)}.\n\n"
-            "Each team posts one line, `Team name: share code` (the code from the panel's *Share* button), in "
-            "the room's chat or shared document; paste all the lines below and press *Rank teams*. A line that "
-            "cannot be read is named in red with what is wrong; nothing is ranked until every line reads.")
+    """How to collect the lines, and the winner rule in short, as the box shows it (Markdown)."""
+    return ("Each team posts one line, `Team name: share code` (the code from the panel's *Share* button), in the "
+            "room's chat or shared document. Paste all the lines here and press *Rank teams*: every design runs on "
+            f"seeds {_seeds(seeds)}. A line that cannot be read is named in red with what is wrong. **Winner:** "
+            "passes on every seed first, then the higher mean total, then fewer lost orders, then fewer moving "
+            "parts.")
 
 
 def _seeds(seeds) -> str:
