@@ -217,7 +217,7 @@ def test_the_box_ranks_the_example_then_the_pasted_lines_and_shows_errors_withou
     box.button.click()
     assert list(box.board["team"]) == ["Team Red", "Team Green"]
     totals = box.board["total"]
-    assert list(fig.data[0].text) == [f"{totals.iloc[0]:.1f} pass", f"{totals.iloc[1]:.1f} fail"]
+    assert list(fig.data[2].text) == [f"{totals.iloc[0]:.1f} pass", f"{totals.iloc[1]:.1f} fail"]
     kept = box.board
     box.rank("Red: eda1:capstone:pay=x")
     assert box.board is kept and "line 1" in box.status.value and "Not ranked" in box.status.value

@@ -22,6 +22,7 @@ FAIL = "#BBBBBB"
 SEED_DOT = plots.COLORS["neutral"]
 FONT = 16  # px: the chart is read from the back of a room
 ROW_PX = 46
+TEXT_AT = 101.5  # points: where each team's mean and verdict are written, right of the 100-point maximum
 #: What the text box holds until the instructor pastes the teams' lines: five made-up teams, so the chart
 #: and the table show what they will look like.
 EXAMPLE = "\n".join(
@@ -61,15 +62,17 @@ def board_figure() -> plots.LabFigure:
     fig = plots.figure("Teams ranked", "rubric total (points, out of 100)", "team", height=320, legend=False)
     plots.bar(fig, "mean total over the seeds", color=PASS)
     plots.line(fig, "each seed", mode="markers", color=SEED_DOT)
+    plots.line(fig, "mean total and verdict", mode="text")  # a column right of 100, clear of bars and ticks
     fig.add_shape(type="line", x0=cap.PASS_TOTAL, x1=cap.PASS_TOTAL, xref="x", y0=0, y1=1, yref="paper",
                   line=dict(color=plots.COLORS["extra2"], dash="dot", width=2), name="pass mark")
-    bars, dots = fig.data
-    bars.update(orientation="h", textposition="outside", cliponaxis=False, textfont=dict(size=FONT))
+    bars, dots, totals = fig.data
+    bars.orientation = "h"
+    totals.update(textposition="middle right", cliponaxis=False, textfont=dict(size=FONT), hoverinfo="skip")
     dots.marker.update(size=9, symbol="line-ns-open", line=dict(width=2, color=SEED_DOT))
     fig.layout.update(font=dict(size=FONT), bargap=0.3)
     fig.layout.title.font.size = FONT + 2
     fig.layout.yaxis.update(autorange="reversed", title=None, automargin=True)
-    fig.layout.xaxis.update(range=[0, 122], dtick=20)
+    fig.layout.xaxis.update(range=[0, 125], tickvals=[0, 20, 40, 60, 80, 100])
     fig.layout.margin.update(l=16, r=16)
     return fig
 
@@ -77,12 +80,13 @@ def board_figure() -> plots.LabFigure:
 def show_board(fig: plots.LabFigure, board) -> None:
     """Write a ranked board (from :func:`cross_team_leaderboard`) into ``fig``."""
     labels = [f"{p}. {t}" for p, t in zip(board["place"], board["team"], strict=True)]
-    bars, dots = fig.data
+    bars, dots, totals = fig.data
     with fig.batch_update():
         bars.x, bars.y = board["total"].to_numpy(), labels
         bars.marker.color = [PASS if ok else FAIL for ok in board["passes"]]
-        bars.text = [f"{t:.1f} {'pass' if ok else 'fail'}" for t, ok in zip(board["total"], board["passes"],
-                                                                             strict=True)]
+        totals.x, totals.y = [TEXT_AT] * len(board), labels
+        totals.text = [f"{t:.1f} {'pass' if ok else 'fail'}" for t, ok in zip(board["total"], board["passes"],
+                                                                               strict=True)]
         bars.hovertemplate = "%{y}: mean %{x:.1f} points<extra></extra>"
         dots.x = [t for totals in board["totals"] for t in totals]
         dots.y = [label for label, totals in zip(labels, board["totals"], strict=True) for _ in totals]
