@@ -139,7 +139,9 @@ def test_the_rule_is_stated_where_the_room_reads_it():
     ("Red: eda1:capstone:workers=99", ["line 1", "workers", "[1, 8]"]),
     ("Red: eda1:capstone:colour=red", ["line 1", "unknown parameter 'colour'"]),
     ("Red: eda2:capstone:pay=eda", ["line 1", "must start with 'eda1:'"]),
-    (": eda1:capstone:pay=eda", ["line 1", "team name is empty"]),
+    (": eda1:capstone:pay=eda", ["line 1", "no team name"]),
+    ("Red : : eda1:capstone:pay=eda", ["line 1", "no team name"]),
+    (" : eda1:capstone", ["line 1", "no team name"]),
     ("# only a comment\n\n", ["no team given"]),
     ("Red: eda1:capstone:seed=1\n\n RED : eda1:capstone:pay=eda", ["line 3", "already used by line 1"]),
     ("A very long team name indeed, too long for it: eda1:capstone:seed=1", ["line 1", "at most 30"]),
@@ -151,6 +153,17 @@ def test_bad_lines_are_named_with_what_is_wrong(text, expected):
     message = str(info.value)
     assert all(e in message for e in expected), message
     assert "Traceback" not in message and len(message) < 600
+
+
+def test_a_chat_paste_keeps_the_team_name_before_the_code():
+    chat = ("[10:42] Ana Silva: Team Red: eda1:capstone:idempotent=True,pay=eda,seed=1\n"
+            "10:43 Bo: Blue eda1:capstone:seed=1\n")
+    teams = cap.parse_teams(chat)
+    assert [(t.name, t.design, t.line) for t in teams] == [("Team Red", HYBRID, 1), ("Blue", cap.Design(), 2)]
+    with pytest.raises(ValueError, match="line 2 .*already used by line 1"):
+        cap.parse_teams("Red: eda1:capstone:pay=bad\nRed: eda1:capstone:seed=1")  # a bad code keeps its name
+    with pytest.raises(ValueError, match="team 7: the team name must be text"):
+        cap.parse_teams({7: "eda1:capstone:seed=1"})
 
 
 def test_every_bad_line_is_reported_at_once_and_good_lines_are_not():

@@ -76,9 +76,10 @@ def parse_code(code: str) -> Design:
 
 
 def parse_teams(entries) -> tuple[Team, ...]:
-    """Teams from pasted text (one ``Team name: share code`` a line; blank lines and lines starting with
-    ``#`` are skipped) or from a dict {team name: share code}. Every problem is collected and raised as one
-    ValueError, one line per problem, naming the line and what is wrong."""
+    """Teams from pasted text (one ``Team name: share code`` a line, chat prefixes such as ``[10:42] Ana:``
+    ignored; blank lines and lines starting with ``#`` skipped) or from a dict {team name: share code}.
+    Every problem is collected and raised as one ValueError, one line per problem, naming the line and what
+    is wrong."""
     if isinstance(entries, str):
         if len(entries) > MAX_TEAMS * (MAX_CODE + MAX_NAME + 40):
             raise ValueError(f"the pasted text has {len(entries):,} characters: paste at most {MAX_TEAMS} lines "
@@ -105,13 +106,13 @@ def parse_teams(entries) -> tuple[Team, ...]:
             if key in seen:
                 raise ValueError(f"the team name {name!r} is already used by {seen[key]}: give each team its own "
                                  "name")
+            seen[key] = f"line {n}" if n else f"team {name!r}"
             if not isinstance(code, str):
                 raise ValueError(f"the share code must be text, got {type(code).__name__}")
             design = parse_code(code)
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
             continue
-        seen[key] = f"line {n}" if n else f"team {name!r}"
         teams.append(Team(name, design, code.strip(), n))
     if len(rows) > MAX_TEAMS:
         problems.append(f"{len(rows)} teams: rank at most {MAX_TEAMS} at once")
@@ -123,18 +124,26 @@ def parse_teams(entries) -> tuple[Team, ...]:
 
 
 def _split(text: str) -> tuple[str, str]:
-    if text.startswith(f"{SHARE_PREFIX}:"):
+    """(team name, code) of a line: the code starts at the first 'eda1:'; the name is the text just before
+    it, after anything a chat puts first ("[10:42] Ana: Team Red: eda1:..." is Team Red's line)."""
+    at = text.find(f"{SHARE_PREFIX}:")
+    if at < 0:  # no code of this lab's format: let the code's parser say what is wrong with it
+        m = _LINE.match(text)
+        if not m:
+            raise ValueError("expected 'Team name: share code' (the team's name, a colon, then the code the "
+                             "panel's Share button writes)")
+        return m.group("name").strip(), m.group("code").strip()
+    name = text[:at].rstrip().removesuffix(":").rpartition(":")[2].strip()
+    if not name:
         raise ValueError("no team name: write the team's name, a colon, then its code, e.g. "
                          "'Team Red: eda1:capstone:pay=eda,seed=1'")
-    m = _LINE.match(text)
-    if not m:
-        raise ValueError("expected 'Team name: share code' (the team's name, a colon, then the code the "
-                         "panel's Share button writes)")
-    return m.group("name").strip(), m.group("code").strip()
+    return name, text[at:].strip()
 
 
 def _check_name(name) -> str:
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        raise ValueError(f"the team name must be text, got {type(name).__name__}")
+    if not name.strip():
         raise ValueError("the team name is empty: write it before the colon")
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
