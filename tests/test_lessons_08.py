@@ -4,9 +4,11 @@ shows (in Markdown or after the prediction) say what the runs say."""
 
 from __future__ import annotations
 
+import pathlib
 import re
 from dataclasses import replace
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -14,6 +16,9 @@ from eda_sim.experiments import capstone as cap
 from eda_sim.lab.views import capstone as lesson
 
 from .learner_text import problems
+from .lesson_time import answers_in_code, estimate, held_back_words, stated_minutes
+
+NOTEBOOK = pathlib.Path(__file__).parent.parent / "notebooks" / "08_capstone.ipynb"
 
 GAMED = cap.Design(place="rr", pay="rr", notify="rr", analytics="rr", workers=3, timeout=0.1, retries=0)
 
@@ -128,3 +133,41 @@ def test_duplicates_table_numbers_quoted_in_the_explanation():
     hybrid = "redelivery after the crash (hybrid)"
     assert table.loc["payments processed twice", hybrid] == 47  # without the idempotency check
     assert cap.run_design(cap.preset("hybrid")).metrics["repeated_payment_completions"] == 46  # with it
+
+
+# -- the learner's path and the team exercise (issue 15) ------------------------------------------------
+def test_08_core_path_and_deep_dives_say_how_long():
+    p = lesson.prediction("top preset")
+    p.skip()
+    held = {"a55d7bc8": held_back_words(lesson.reveal(p)), "48b7704d": held_back_words(lesson.breaks(p)),
+            "a09cdbf4": held_back_words(lesson.team_leaderboard(p))}
+    t = estimate(NOTEBOOK, held)
+    core, deep = stated_minutes(NOTEBOOK)
+    assert t["core"] <= 35 and abs(t["core"] - core) <= 2, t
+    assert set(t["deep dives"]) == {"how this session runs (for facilitators)", "cross-team leaderboard (instructor)"}
+    for title, (minutes, announced) in t["deep dives"].items():
+        assert abs(minutes - announced) <= 1.5, (title, minutes, announced)
+    assert abs(sum(m for m, _ in t["deep dives"].values()) - deep) <= 2
+    assert not answers_in_code(NOTEBOOK)
+
+
+def test_08_team_exercise_cells():
+    cells = nbformat.read(str(NOTEBOOK), as_version=4).cells
+    heads = [c.source.splitlines()[0] for c in cells if c.cell_type == "markdown"]
+    assert heads.index("## Discuss (5 min)") == heads.index("## Key points") - 1
+    instructor = next(i for i, c in enumerate(cells) if "cross-team leaderboard (instructor)" in c.source)
+    assert cells[instructor + 1].source == "lesson.team_leaderboard(prediction)"
+    intro = cells[1].source
+    assert "five teams of five" in intro and "../docs/workshop/capstone.md" in intro
+    assert (NOTEBOOK.parent / "../docs/workshop/capstone.md").resolve().is_file()
+    for role in ("driver", "architect", "measurer", "devil's", "presenter"):
+        assert role in intro
+
+
+def test_08_panel_text_numbers():
+    """The Run cell: all toggles to rr from the panel's start scores 39.8, the preset 51.8."""
+    text = next(c.source for c in nbformat.read(str(NOTEBOOK), as_version=4).cells
+                if c.source.startswith("## Run: your team's design"))
+    panel = lesson.panel()
+    panel.set(place="rr", pay="rr", notify="rr", analytics="rr")
+    assert f"scores {panel.result.total:.1f}, not the preset's {cap.leaderboard().loc['all R/R', 'total']:.1f}" in text

@@ -32,7 +32,8 @@ Every design runs on the same seed: order *i* arrives at the same time and takes
 each interaction whichever way it is built (streams ``arrivals`` and ``service:<interaction>``).
 
 :func:`score` turns one run into rubric points (:data:`RUBRIC`); :func:`defence` writes the two
-sentences a team would say; :func:`leaderboard` ranks :data:`PRESETS`.
+sentences a team would say; :func:`leaderboard` ranks :data:`PRESETS`; :func:`cross_team_leaderboard`
+ranks the teams' share codes over several seeds by :data:`WINNER_RULE` (module ``teams``).
 
 One module per experiment of the family; this package re-exports their names, so
 ``from eda_sim.experiments.capstone import ...`` reads as before the split.
@@ -77,6 +78,24 @@ from .results import (
     score,
     spike_load,
 )
+from .teams import (
+    MAX_TEAMS,
+    PASS_TOTAL,
+    SEEDS,
+    WINNER_RULE,
+    Team,
+    cross_team_leaderboard,
+    describe_design,
+    design_code,
+    nearest_preset,
+    parse_code,
+    parse_teams,
+    preset_note,
+    preset_values,
+    rank_key,
+    team_runs,
+    winners,
+)
 from .workshop import (
     SLIDERS,
     _leaderboard,
@@ -100,5 +119,10 @@ __all__ = [
     "WRITES", "_binned_p95", "_done_times", "_fmt", "_leaderboard", "best_preset",
     "breaking_points", "build", "changes_from", "check_design", "defence", "describe", "duplicates_explained",
     "hold_mean", "leaderboard", "matching_preset", "moving_parts", "payment_capacity", "preset", "preset_facts",
-    "rubric_table", "run_capstone", "run_design", "score", "spike_load", "spec_for", "styles_of", "wait_explained",
+    "rubric_table", "run_capstone", "run_design", "score", "spec_for", "spike_load", "styles_of",
+    "wait_explained",
+    # teams: the capstone as a team exercise
+    "MAX_TEAMS", "PASS_TOTAL", "SEEDS", "WINNER_RULE", "Team", "cross_team_leaderboard", "design_code",
+    "describe_design", "nearest_preset", "parse_code", "parse_teams", "preset_note", "preset_values", "rank_key",
+    "team_runs", "winners",
 ]

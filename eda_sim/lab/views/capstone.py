@@ -21,6 +21,14 @@ from ...experiments import get
 from .. import plots, tables
 from ..exercises import Exercise, Prediction, markdown_html
 from ..panel import ControlPanel
+from .capstone_teams import (  # noqa: F401 - the instructor's leaderboard, re-exported for notebook 08
+    EXAMPLE,
+    TeamBoard,
+    board_table,
+    preset_row,
+    rule_text,
+    team_leaderboard,
+)
 
 YOU = plots.COLORS["extra"]  # the team's design
 BEST = plots.COLORS["neutral"]  # the best preset, dashed
@@ -162,7 +170,9 @@ def _finite(values: np.ndarray) -> list:
 def panel(**overrides) -> ControlPanel:
     """Toggles per interaction and the knobs; the rubric (yours vs the best preset), the defence, the timeline.
 
-    Starts at the naive hybrid (``Design()``); ``panel(pay="eda")`` starts elsewhere.
+    Starts at the naive hybrid (``Design()``); ``panel(pay="eda")`` starts elsewhere. A row of buttons sets
+    every control to a preset's values; under the defence, which preset the settings are or the closest one
+    and what differs (the presets have idempotent payment on, except the naive hybrid).
     """
     exp = get("capstone")
     params = exp.make_params(**overrides)
@@ -171,6 +181,7 @@ def panel(**overrides) -> ControlPanel:
     defence = widgets.HTML()
 
     def update(result: cap.CapstoneResult):
+        note = html.escape(cap.preset_note(result.design), quote=False)
         best_name, best = cap.best_preset(result.design.seed, result.scenario)
         show_rubric(rubric, result, best_name, best)
         show_timeline(timeline, result, best_name, best)
@@ -178,7 +189,8 @@ def panel(**overrides) -> ControlPanel:
         title = f"preset '{same}'" if same else "your design"
         defence.value = (f"<div style='padding:4px 8px; border-left:4px solid {YOU}'><b>Defence of {title}</b> "
                          f"({html.escape(result.design.label())}): "
-                         f"{html.escape(cap.defence(result.design, result))}</div>")
+                         f"{html.escape(cap.defence(result.design, result))}<br>"
+                         f"<span style='color:#6b6b6b'>{note}</span></div>")
 
     p = ControlPanel(exp.run, params, exp.sliders, update, [rubric, timeline], name="capstone", show_figures=False)
     p.defence = defence
@@ -186,7 +198,8 @@ def panel(**overrides) -> ControlPanel:
     n = len(p.sliders)
     first = [i for i, s in enumerate(p.sliders) if s.param in cap.INTERACTIONS]
     rest = [i for i in range(n) if i not in first]
-    p.controls_box.children = [rows[i] for i in first + rest] + rows[n:]  # the four toggles on top
+    p.presets = preset_row(p)  # the presets' exact settings, one click each
+    p.controls_box.children = [p.presets] + [rows[i] for i in first + rest] + rows[n:]  # the four toggles on top
     p.widget.children = (p.controls_box, rubric.widget, defence, timeline.widget)
     return p
 
