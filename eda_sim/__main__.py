@@ -15,7 +15,7 @@ import math
 import sys
 
 from . import budget
-from .experiments import get, registry
+from .experiments import get, registry, summaries
 
 
 def _parse_value(field: dataclasses.Field, text: str):
@@ -52,13 +52,6 @@ def _overrides(exp, pairs: list[str], seed: int | None) -> dict:
     if seed is not None:
         out["seed"] = seed
     return out
-
-
-def summaries(result) -> dict[str, dict]:
-    """{architecture: summary} for a comparison, or {"run": summary} for a single result."""
-    if hasattr(result, "results"):
-        return {arch: r.summary for arch, r in result.results.items()}
-    return {"run": result.summary}
 
 
 def _clean(value):

@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import budget
-from .__main__ import summaries
-from .experiments import Experiment, get
+from .experiments import Experiment, get, summaries
 
 MAX_RUNS = 10_000
 """The most runs (grid cells × seeds) one sweep may ask for, checked before anything is built or run:

@@ -101,3 +101,10 @@ def get(name: str) -> Experiment:
     if name not in reg:
         raise ValueError(f"no experiment named {name!r}; available: {', '.join(reg)}")
     return reg[name]
+
+
+def summaries(result) -> dict[str, dict]:
+    """{architecture: summary} for a comparison, or {"run": summary} for a single result."""
+    if hasattr(result, "results"):
+        return {arch: r.summary for arch, r in result.results.items()}
+    return {"run": result.summary}
