@@ -19,7 +19,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-OPTIONAL = {"mistune"}  # imported inside a try with a plain-text fallback (eda_sim.lab.exercises)
+# Imported inside a try: mistune has a plain-text fallback (eda_sim.lab.exercises); distributed only for
+# `review --dask`, which says to install it (the extra eda-sim[dask]).
+OPTIONAL = {"mistune", "distributed"}
 
 
 def _name(requirement: str) -> str:
