@@ -45,13 +45,15 @@ PAGES.update({f"docs/{p.name}": p.name for p in sorted((ROOT / "docs").glob("*.m
               if p.name not in ("facilitator_guide.md", "lesson_site.md")})
 REFERENCE = [page for source, page in PAGES.items() if re.fullmatch(r"docs/[\w.-]+\.md", source) and page not in
              ("setup.md", "facilitator_guide.md")]
-#: The workshop pages (docs/workshop), in the order of the site's "Workshop" menu; a page not listed here
-#: comes after these. Each becomes workshop_NAME.md at the site's top level, so links between pages stay flat.
-WORKSHOP_ORDER = ["setup", "preflight", "agendas", "plan_b", "capstone", "discussion", "handout", "feedback",
-                  "code_of_conduct", "helpers"]
-WORKSHOP = sorted((ROOT / "docs" / "workshop").glob("*.md"),
-                  key=lambda p: (WORKSHOP_ORDER.index(p.stem) if p.stem in WORKSHOP_ORDER else len(WORKSHOP_ORDER),
-                                 p.stem))
+#: The workshop pages (docs/workshop) with their menu labels, in the order of the site's "Workshop" menu; a page
+#: not listed here comes after these, under its title. Each becomes workshop_NAME.md at the site's top level,
+#: so links between pages stay flat.
+WORKSHOP_ORDER = {"setup": "Learner set-up", "preflight": "Pre-flight checklist", "agendas": "Agendas",
+                  "plan_b": "Plan B", "capstone": "Capstone run sheet", "discussion": "Discussion prompts",
+                  "handout": "Handout", "feedback": "Feedback", "code_of_conduct": "Code of conduct",
+                  "helpers": "Helper brief"}
+WORKSHOP = sorted((ROOT / "docs" / "workshop").glob("*.md"), key=lambda p: (
+    list(WORKSHOP_ORDER).index(p.stem) if p.stem in WORKSHOP_ORDER else len(WORKSHOP_ORDER), p.stem))
 PAGES.update({f"docs/workshop/{p.name}": f"workshop_{p.name}" for p in WORKSHOP})
 #: Notebooks of the numbered sequence (00_..., 01_...); any other notebook (the ready-check) is a workshop page.
 NUMBERED = re.compile(r"\d\d_.*\.ipynb")
@@ -227,8 +229,9 @@ def stage(executed: dict[pathlib.Path, pathlib.Path], out: pathlib.Path, links: 
 def workshop_nav(docs: pathlib.Path, notebooks: list[pathlib.Path], titles: dict[str, str]) -> list[dict]:
     """The Workshop menu: every page of docs/workshop, the notebooks outside the numbered sequence (the
     ready-check, right after the set-up page), and the facilitator guide."""
-    pages = [{page_title(docs / f"workshop_{p.name}"): f"workshop_{p.name}"} for p in WORKSHOP]
-    extra = [{titles[p.name]: p.name} for p in notebooks if not NUMBERED.fullmatch(p.name)]
+    pages = [{WORKSHOP_ORDER.get(p.stem) or page_title(docs / f"workshop_{p.name}"): f"workshop_{p.name}"}
+             for p in WORKSHOP]
+    extra = [{titles[p.name].split(":")[0]: p.name} for p in notebooks if not NUMBERED.fullmatch(p.name)]
     return pages[:1] + extra + pages[1:] + [{"Facilitator guide": "facilitator_guide.md"}]
 
 
