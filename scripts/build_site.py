@@ -231,7 +231,7 @@ def workshop_nav(docs: pathlib.Path, notebooks: list[pathlib.Path], titles: dict
     ready-check, right after the set-up page), and the facilitator guide."""
     pages = [{WORKSHOP_ORDER.get(p.stem) or page_title(docs / f"workshop_{p.name}"): f"workshop_{p.name}"}
              for p in WORKSHOP]
-    extra = [{titles[p.name].split(":")[0]: p.name} for p in notebooks if not NUMBERED.fullmatch(p.name)]
+    extra = [{titles[p.name]: p.name} for p in notebooks if not NUMBERED.fullmatch(p.name)]
     return pages[:1] + extra + pages[1:] + [{"Facilitator guide": "facilitator_guide.md"}]
 
 
