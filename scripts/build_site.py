@@ -43,8 +43,20 @@ OUT = ROOT / "build" / "site"
 PAGES = {"README.md": "index.md", "docs/site/setup.md": "setup.md", "docs/facilitator_guide.md": "facilitator_guide.md"}
 PAGES.update({f"docs/{p.name}": p.name for p in sorted((ROOT / "docs").glob("*.md"))
               if p.name not in ("facilitator_guide.md", "lesson_site.md")})
-REFERENCE = [page for source, page in PAGES.items() if source.startswith("docs/") and page not in
+REFERENCE = [page for source, page in PAGES.items() if re.fullmatch(r"docs/[\w.-]+\.md", source) and page not in
              ("setup.md", "facilitator_guide.md")]
+#: The workshop pages (docs/workshop) with their menu labels, in the order of the site's "Workshop" menu; a page
+#: not listed here comes after these, under its title. Each becomes workshop_NAME.md at the site's top level,
+#: so links between pages stay flat.
+WORKSHOP_ORDER = {"setup": "Learner set-up", "preflight": "Pre-flight checklist", "agendas": "Agendas",
+                  "plan_b": "Plan B", "capstone": "Capstone run sheet", "discussion": "Discussion prompts",
+                  "handout": "Handout", "feedback": "Feedback", "code_of_conduct": "Code of conduct",
+                  "helpers": "Helper brief"}
+WORKSHOP = sorted((ROOT / "docs" / "workshop").glob("*.md"), key=lambda p: (
+    list(WORKSHOP_ORDER).index(p.stem) if p.stem in WORKSHOP_ORDER else len(WORKSHOP_ORDER), p.stem))
+PAGES.update({f"docs/workshop/{p.name}": f"workshop_{p.name}" for p in WORKSHOP})
+#: Notebooks of the numbered sequence (00_..., 01_...); any other notebook (the ready-check) is a workshop page.
+NUMBERED = re.compile(r"\d\d_.*\.ipynb")
 BINDER_RE = re.compile(r"https://mybinder\.org/v2/gh/([\w.-]+/[\w.-]+)/([\w./-]+?)\?urlpath=")
 EXTERNAL_RESOURCE = re.compile(
     r"""<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc=["']((?:https?:)?//[^"']+)"""
@@ -126,6 +138,7 @@ def readme_rows() -> dict[str, str]:
 
 
 def home_page(links: Links, notebooks: list[pathlib.Path], titles: dict[str, str]) -> str:
+    notebooks = [p for p in notebooks if NUMBERED.fullmatch(p.name)]
     readme = (ROOT / "README.md").read_text()
     intro = readme.split("\n## ", 1)[0].split("\n", 1)[1].strip()  # the paragraphs under the title
     described = readme_rows()
@@ -156,9 +169,12 @@ Start with [{titles[notebooks[0].name]}]({notebooks[0].name}) and follow the lin
 
 ## For instructors
 
-The [facilitator guide](facilitator_guide.md) has the objectives, timings for a half-day and a full-day
-workshop, the answer keys, the questions learners ask, and how to run the lab offline, on Binder or on a
-shared JupyterHub. The reference pages describe the simulator: {reference}.
+The [facilitator guide](facilitator_guide.md) has the objectives, the answer keys, the questions learners
+ask, and how to run the lab offline, on Binder or on a shared JupyterHub. The **Workshop** pages have
+everything around the day: the [learner set-up page](workshop_setup.md) to send three days ahead, the
+[pre-flight checklist](workshop_preflight.md), the [agendas](workshop_agendas.md), [plan B](workshop_plan_b.md),
+a one-page [handout](workshop_handout.md), the [code of conduct](workshop_code_of_conduct.md) and more (menu
+on the left). The reference pages describe the simulator: {reference}.
 """
 
 
@@ -199,8 +215,8 @@ def stage(executed: dict[pathlib.Path, pathlib.Path], out: pathlib.Path, links: 
     config.update(docs_dir="docs", site_dir=str(out.resolve()))
     config["nav"] = [
         {"Home": "index.md"}, {"Set up": "setup.md"},
-        {"Notebooks": [{titles[p.name]: p.name} for p in notebooks]},
-        {"Facilitator guide": "facilitator_guide.md"},
+        {"Notebooks": [{titles[p.name]: p.name} for p in notebooks if NUMBERED.fullmatch(p.name)]},
+        {"Workshop": workshop_nav(docs, notebooks, titles)},
         {"Reference": [{page_title(docs / page): page} for page in REFERENCE]},
     ]
     live = {"*": links.live(None)}
@@ -208,6 +224,15 @@ def stage(executed: dict[pathlib.Path, pathlib.Path], out: pathlib.Path, links: 
     config.setdefault("extra", {})["live"] = live
     (STAGE / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return counts
+
+
+def workshop_nav(docs: pathlib.Path, notebooks: list[pathlib.Path], titles: dict[str, str]) -> list[dict]:
+    """The Workshop menu: every page of docs/workshop, the notebooks outside the numbered sequence (the
+    ready-check, right after the set-up page), and the facilitator guide."""
+    pages = [{WORKSHOP_ORDER.get(p.stem) or page_title(docs / f"workshop_{p.name}"): f"workshop_{p.name}"}
+             for p in WORKSHOP]
+    extra = [{titles[p.name]: p.name} for p in notebooks if not NUMBERED.fullmatch(p.name)]
+    return pages[:1] + extra + pages[1:] + [{"Facilitator guide": "facilitator_guide.md"}]
 
 
 def page_title(path: pathlib.Path) -> str:

@@ -11,6 +11,10 @@ notebook with the most charts (07), each opened as ``file://`` (how a reader ope
 * every internal link resolves: the file exists in the site and so does the #anchor;
 * no request leaves the machine, and the console has no error.
 
+Then, for the workshop: every page of docs/workshop is built and in the site's menu (with any notebook
+outside 00-08, such as the ready-check), its internal links resolve, and the handout prints on one page of
+A4 and of US Letter (Chromium's ``page.pdf``; the PDFs go to ``artifacts/``).
+
 Screenshots: ``artifacts/screenshots/site_<page>.png``.
 """
 
@@ -176,7 +180,55 @@ def test_site_page(name, notebook, site, browser, artifacts_dir):
 @pytest.mark.browser
 def test_site_has_every_notebook_and_the_guides(site):
     notebooks = sorted(p.stem for p in (REPO_ROOT / "notebooks").glob("*.ipynb"))
+    workshop = [f"workshop_{p.stem}" for p in sorted((REPO_ROOT / "docs" / "workshop").glob("*.md"))]
     pages = {p.stem for p in SITE.glob("*.html")}
-    missing = [n for n in [*notebooks, "index", "setup", "facilitator_guide"] if n not in pages]
+    missing = [n for n in [*notebooks, *workshop, "index", "setup", "facilitator_guide"] if n not in pages]
     assert not missing, f"pages missing from the site: {missing}"
     assert site["charts"] > 0 and site["panels"] > 0, site
+    # the Workshop menu reaches every workshop page, the notebooks outside 00-08 and the facilitator guide
+    menu = _Links()
+    menu.feed((SITE / "index.html").read_text())
+    extra = [n for n in notebooks if not re.fullmatch(r"\d\d_.*", n)]
+    unreachable = [n for n in [*workshop, *extra, "facilitator_guide"] if f"{n}.html" not in menu.hrefs]
+    assert not unreachable, f"not in the site's menu: {unreachable}"
+    assert "Workshop" in (SITE / "index.html").read_text()
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href") if tag == "a" else None
+        if href:
+            self.hrefs.add(href)
+
+
+@pytest.mark.browser
+def test_workshop_pages_link_only_to_pages_and_anchors_that_exist(site):
+    """Every internal link of the workshop pages and the facilitator guide, as built (file and #anchor)."""
+    broken = []
+    for page in [*sorted(SITE.glob("workshop_*.html")), SITE / "facilitator_guide.html"]:
+        parser = _Links()
+        parser.feed(page.read_text())
+        hrefs = [urllib.parse.urljoin(page.as_uri(), h) for h in parser.hrefs]
+        broken += [f"{page.name}: {b}" for b in _broken_links(hrefs)]
+    assert not broken, "\n  ".join(broken)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_handout_prints_on_one_sheet(paper, site, browser, artifacts_dir):
+    """The handout, printed from the built site by Chromium (what a browser's Print does), is one page."""
+    page = browser.new_page()
+    try:
+        page.goto((SITE / "workshop_handout.html").as_uri(), wait_until="load")
+        pdf = page.pdf(format=paper)
+        (artifacts_dir / f"handout_{paper}.pdf").write_bytes(pdf)
+        pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+        assert pages == 1, f"the handout prints on {pages} {paper} pages"
+        text = page.inner_text(".handout")
+        assert "Little's law" in text and "1 − (1 − p)ⁿ" in text and "I can" in text
+    finally:
+        page.close()
