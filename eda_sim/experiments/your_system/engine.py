@@ -339,6 +339,7 @@ def measure(spec: SystemSpec, design: Design, result) -> dict:
     for k, f in enumerate(spec.failures):
         inside = (created >= f.start) & (created < f.end)
         out[f"lost_in_failure_{k}"] = int(np.count_nonzero(inside & ~good))
+        out[f"goodput_in_failure_{k}"] = float(np.count_nonzero(inside & good) / (f.end - f.start))
         rec = recovery_time(t, waiting, f.end)
         out[f"recovery_{k}"] = rec
         worst = max(worst, rec if math.isfinite(rec) else spec.workload.until - f.end)

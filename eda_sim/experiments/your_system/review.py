@@ -180,15 +180,17 @@ class Review:
         return pd.DataFrame(rows)
 
     def failures(self) -> pd.DataFrame:
-        """Per design and rehearsed failure: requests lost among those that arrived during it, and the
-        seconds until the backlog was back to normal after it (NaN: not within the run)."""
+        """Per design and rehearsed failure: requests lost among those that arrived during it, the goodput
+        of those (answered ok and done, per second of the failure), and the seconds until the backlog was
+        back to normal after it (NaN: not within the run)."""
         rows = []
         for code in self.ranking():
             for k, f in enumerate(self.spec.failures):
                 rows.append({"design": self.label(code), "code": code, "failure": f.name,
                              "lost": self.means.loc[code, f"lost_in_failure_{k}"],
+                             "goodput": self.means.loc[code, f"goodput_in_failure_{k}"],
                              "recovery_s": self.means.loc[code, f"recovery_{k}"]})
-        return pd.DataFrame(rows, columns=["design", "code", "failure", "lost", "recovery_s"])
+        return pd.DataFrame(rows, columns=["design", "code", "failure", "lost", "goodput", "recovery_s"])
 
     # -- what would change the answer -------------------------------------------------------------
     def flips(self) -> pd.DataFrame:
