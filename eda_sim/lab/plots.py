@@ -64,8 +64,9 @@ class Chart(widgets.DOMWidget):
     """The browser side of a :class:`LabFigure`: its traces and layout as JSON text.
 
     Two traits, so that a change of data alone (the usual slider move, an animation frame) sends no
-    layout; a third, ``rendered``, comes back from the browser after each draw. Drawn by the ``eda-lab-charts`` extension with ``Plotly.react`` (zoom survives updates:
-    see ``uirevision`` in :func:`figure`).
+    layout; a third, ``rendered``, comes back from the browser after each draw. Drawn by the
+    ``eda-lab-charts`` extension with ``Plotly.react`` (zoom survives updates: see ``uirevision`` in
+    :func:`figure`).
     """
 
     _model_name = traitlets.Unicode("ChartModel").tag(sync=True)

@@ -3,9 +3,12 @@
 A tiny queue panel (one slider, one chart) and a status line. The line turns green only when the
 browser reports that it drew the chart (the Chart widget's ``rendered`` counter, raised by the lab's
 extension after each draw), and says so again once the chart has followed a slider move. With no
-report within ``timeout_s`` it turns red and says what usually went wrong. The status line is a plain
-HTML output updated by its display id, not a widget, so it still shows when widgets do not work at all
-(the usual failure: panels printed as text such as ``VBox(children=...)``).
+report within ``timeout_s`` it turns red and says what usually went wrong.
+
+The status line is a widget (an HTML output would not update in Voila, which only syncs widgets after
+the page loads). For the usual failure, where no widget works at all and panels print as text such as
+``VBox(…)``, a plain HTML note follows it: the status widget hides that note with a style
+rule as soon as it is drawn, so the note is only seen where widgets are not.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import platform
 import threading
 import uuid
 
+import ipywidgets as widgets
 from IPython.display import HTML, display
 
 from ... import __version__
@@ -54,6 +58,7 @@ class ReadyCheck:
         self.panel = panel()
         self.chart = self.panel.figures[0].widget
         self.state = WAITING
+        self.status = widgets.HTML(self._html())
         self._moved_at: int | None = None  # the draw count when the learner last moved the slider
         self._display_id = f"eda-ready-{uuid.uuid4().hex}"
         self._timer: threading.Timer | None = None
@@ -74,36 +79,47 @@ class ReadyCheck:
         if self.state == FOLLOWED:
             return (f"Ready: widgets and charts work in this browser ({versions}). "
                     f"The chart followed your slider (drawn {self.chart.rendered} times). You are all set.")
-        return (f"Not ready: the chart did not draw within {self.timeout_s:.0f} s. If you see text such as "
-                f"VBox(children=...) above instead of a slider and a chart, the lab's widgets are not loaded "
-                f"in this browser: see {TROUBLESHOOTING}")
+        return (f"Not ready: the chart did not draw within {self.timeout_s:.0f} s. A box above saying "
+                "\"Click to show javascript error\" or \"Error displaying widget\" means the lab's chart "
+                "extension is missing from this Jupyter (reinstall the lab, then restart Jupyter and reload "
+                f"the page); no box and no chart means the page is still loading (reload it). See {TROUBLESHOOTING}")
 
     def _html(self) -> str:
         fg, bg = _COLORS[self.state]
         mark = {WAITING: "…", READY: "✔", FOLLOWED: "✔", FAILED: "✘"}[self.state]
-        return (f'<div class="eda-ready eda-ready-{self.state}" style="color:{fg};background:{bg};'
+        return (f'<style>.eda-ready-note {{display: none}}</style>'
+                f'<div class="eda-ready eda-ready-{self.state}" style="color:{fg};background:{bg};'
                 f'padding:0.6em 0.9em;border-radius:4px;font-weight:600">{mark} {html.escape(self.message())}</div>')
+
+    def _note(self, failed: bool) -> str:
+        """The plain HTML note for a page where widgets do not render (hidden by the status widget)."""
+        fg, bg = _COLORS[FAILED if failed else WAITING]
+        text = ("Not ready: the lab's widgets did not load in this browser." if failed
+                else "Waiting for the lab's widgets to load in this browser…")
+        text += (f" If this line stays, and the slider and chart above show as text such as VBox(…), "
+                 f"the widgets are not working: see {TROUBLESHOOTING}")
+        return (f'<div class="eda-ready-note" style="color:{fg};background:{bg};padding:0.6em 0.9em;'
+                f'border-radius:4px;font-weight:600">{html.escape(text)}</div>')
 
     # ---- showing and updating -----------------------------------------------------------------
 
     def show(self) -> None:
         """Display the panel and the status line, and start the timeout."""
         display(self.panel)
-        display(HTML(self._html()), display_id=self._display_id)
+        display(self.status)
+        display(HTML(self._note(failed=False)), display_id=self._display_id)
         self._timer = threading.Timer(self.timeout_s, self._on_timeout)
         self._timer.daemon = True
         self._timer.start()
 
     def _set(self, state: str) -> None:
-        if state == self.state:
-            return
         self.state = state
-        display(HTML(self._html()), display_id=self._display_id, update=True)
+        self.status.value = self._html()
 
     def _on_rendered(self, change) -> None:
         if change["new"] <= 0:
             return
-        if self._moved_at is not None and change["new"] > self._moved_at:
+        if self._moved_at is not None and change["new"] > self._moved_at:  # also refreshes the count
             self._set(FOLLOWED)
         elif self.state in (WAITING, FAILED):
             self._set(READY)
@@ -115,6 +131,8 @@ class ReadyCheck:
     def _on_timeout(self) -> None:
         if self.state == WAITING and self.chart.rendered == 0:
             self._set(FAILED)
+            # Where widgets do not render at all the note is what the learner sees: make it say so.
+            display(HTML(self._note(failed=True)), display_id=self._display_id, update=True)
 
     def _ipython_display_(self) -> None:
         self.show()
