@@ -3,6 +3,7 @@
     python -m eda_sim list
     python -m eda_sim run queue --set rate=12 --set consumers=3 --seed 7
     python -m eda_sim run queue --json
+    python -m eda_sim present [--light] [--port 8866]   # every notebook as a Voila app, for a projector
 """
 
 from __future__ import annotations
@@ -96,7 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--seed", type=int, default=None)
     run.add_argument("--json", action="store_true", help="print one JSON object with the summary")
+    present = sub.add_parser("present", help="presenter mode: every notebook as a Voila app, code hidden, "
+                                             "large text, dark unless --light")
+    present.add_argument("--light", action="store_true", help="light theme (default: dark)")
+    present.add_argument("--port", type=int, default=8866, help="port to serve on (default: 8866)")
+    present.add_argument("--notebooks", default=None, metavar="PATH",
+                         help="folder of notebooks (default: ./notebooks)")
+    present.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     args = parser.parse_args(argv)
+
+    if args.command == "present":
+        from . import present as presenter
+
+        try:
+            return presenter.main(light=args.light, port=args.port, notebooks=args.notebooks,
+                                  open_browser=not args.no_browser)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
     if args.command in (None, "list"):
         for name, exp in registry().items():
