@@ -6,7 +6,7 @@ The command itself is started, as an instructor would; then the list of notebook
   its box, no sideways scrolling; charts follow the dark theme (light axis text on a see-through
   background) and are drawn larger (``--eda-chart-scale``);
 * no request to another host, no console error, no Python error.
-Screenshots: ``artifacts/screenshots/presenter_{tree,04_dark,04_light}.png``.
+Also at 1024x768 (an older projector). Screenshots: ``artifacts/screenshots/presenter_*.png``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .page import PageSession
 from .test_browser import NOTEBOOK_RUN_TIMEOUT_S, SCREENSHOT_DIR, _record_predictions
 
 PROJECTOR = {"width": 1280, "height": 720}
+OLD_PROJECTOR = {"width": 1024, "height": 768}
 NOTEBOOK = "04_reactivity.ipynb"
 MIN_BODY_PX = 20.0
 MIN_TICK_PX = 15.0  # plotly's 12 px ticks, times the presenter scale of 1.5 is 18 px
@@ -110,10 +111,11 @@ def test_presenter_mode_lists_every_notebook_in_large_text(browser, presenter):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("light", [False, True], ids=["dark", "light"])
-def test_presenter_mode_notebook_fits_a_projector(browser, presenter, light):
+@pytest.mark.parametrize("light,window", [(False, PROJECTOR), (True, PROJECTOR), (False, OLD_PROJECTOR)],
+                         ids=["dark", "light", "dark-1024"])
+def test_presenter_mode_notebook_fits_a_projector(browser, presenter, light, window):
     server = presenter(light=light)
-    session = PageSession(browser, **PROJECTOR)
+    session = PageSession(browser, **window)
     page = session.page
     try:
         page.goto(f"{server.url}/voila/render/{urllib.parse.quote(NOTEBOOK)}",
@@ -143,7 +145,8 @@ def test_presenter_mode_notebook_fits_a_projector(browser, presenter, light):
         lum = style["tick_luminance"]
         if lum is None or (lum < 0.6 if not light else lum > 0.5):
             failures.append(f"chart text luminance {lum} does not suit the {'light' if light else 'dark'} page")
-        session.screenshot(SCREENSHOT_DIR / f"presenter_04_{'light' if light else 'dark'}.png")
+        name = f"presenter_04_{'light' if light else 'dark'}_{window['width']}.png"
+        session.screenshot(SCREENSHOT_DIR / name)
         assert not failures, "presenter mode, notebook 04:\n  " + "\n  ".join(map(str, failures))
     finally:
         session.close()
