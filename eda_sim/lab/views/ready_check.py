@@ -52,8 +52,10 @@ class ReadyCheck:
     """The panel plus a status line that reports what the browser did (see the module docstring)."""
 
     def __init__(self, timeout_s: float = TIMEOUT_S):
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 1 <= timeout_s <= 600:
-            raise ValueError(f"timeout_s must be a number of seconds from 1 to 600, got {timeout_s!r}")
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float):
+            raise TypeError(f"timeout_s must be a number of seconds, got {timeout_s!r}")
+        if not 1 <= timeout_s <= 600:
+            raise ValueError(f"timeout_s must be from 1 to 600 seconds, got {timeout_s!r}")
         self.timeout_s = float(timeout_s)
         self.panel = panel()
         self.chart = self.panel.figures[0].widget
@@ -125,7 +127,7 @@ class ReadyCheck:
             self._set(READY)
 
     def _on_slider(self, _change) -> None:
-        if self.state in (READY, FOLLOWED) or self.chart.rendered > 0:
+        if self.chart.rendered > 0:  # a move before the first draw proves nothing about following
             self._moved_at = self.chart.rendered
 
     def _on_timeout(self) -> None:
