@@ -8,6 +8,7 @@ address. It needs no network and runs as any user, root included (Voila has no r
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -71,7 +72,9 @@ def main(light: bool = False, port: int = DEFAULT_PORT, notebooks: str | None = 
     argv = command(folder, port, light, open_browser)
     print(f"Presenter mode ({'light' if light else 'dark'}): {url(port)}\n"
           f"  every notebook in {folder}, code hidden, large text. Stop with Ctrl+C.", flush=True)
-    try:
+    if os.name == "posix":  # become Voila: Ctrl+C and a plain kill reach it, no process is left behind
+        os.execv(argv[0], argv)
+    try:  # Windows: wait for it (Ctrl+C reaches both)
         return subprocess.call(argv)
     except KeyboardInterrupt:
         return 0
