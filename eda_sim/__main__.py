@@ -4,6 +4,7 @@
     python -m eda_sim run queue --set rate=12 --set consumers=3 --seed 7
     python -m eda_sim run queue --json
     python -m eda_sim review my_system.toml          # or an example: food_delivery, order_flow, ...
+    python -m eda_sim present [--light] [--port 8866]   # every notebook as a Voila app, for a projector
 """
 
 from __future__ import annotations
@@ -108,12 +109,30 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--workers", type=int, default=None, help="processes for the runs (default 2; 1: in-process)")
     rev.add_argument("--dask", default=None, metavar="ADDRESS",
                      help="run on a Dask cluster (needs the distributed package), e.g. tcp://10.0.0.5:8786")
+    present = sub.add_parser("present", help="presenter mode: every notebook as a Voila app, code hidden, "
+                                             "large text, dark unless --light")
+    present.add_argument("--light", action="store_true", help="light theme (default: dark)")
+    present.add_argument("--port", type=int, default=8866, help="port to serve on (default: 8866)")
+    present.add_argument("--notebooks", default=None, metavar="PATH",
+                         help="folder of notebooks (default: ./notebooks)")
+    present.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     args = parser.parse_args(argv)
 
     if args.command == "review":
         from .review_cli import review_command
 
         return review_command(args)
+
+    if args.command == "present":
+        from . import present as presenter
+
+        try:
+            return presenter.main(light=args.light, port=args.port, notebooks=args.notebooks,
+                                  open_browser=not args.no_browser)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
     if args.command in (None, "list"):
         for name, exp in registry().items():
             params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(exp.params))

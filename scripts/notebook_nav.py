@@ -5,18 +5,23 @@
 
 Each notebook's title is its first "# " heading; the nav cells carry the tag ``nav`` so this
 script can find and replace them. ``tests/test_notebooks.py`` runs the check.
+
+The numbered notebooks (``00_...`` to ``08_...``) form the sequence. A notebook outside it (the
+ready-check) links only to the contents and to the first notebook of the sequence.
 """
 
 from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import sys
 
 import nbformat
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 CONTENTS = "[Contents](../README.md#open-it)"
+NUMBERED = re.compile(r"\d\d_.*\.ipynb")
 
 
 def title(nb) -> str:
@@ -39,9 +44,13 @@ def nav_line(paths: list[pathlib.Path], titles: list[str], i: int) -> str:
 
 
 def expected(paths: list[pathlib.Path]) -> dict[pathlib.Path, str]:
-    notebooks = [nbformat.read(p, as_version=4) for p in paths]
-    titles = [title(nb) for nb in notebooks]
-    return {p: nav_line(paths, titles, i) for i, p in enumerate(paths)}
+    sequence = sorted(p for p in paths if NUMBERED.fullmatch(p.name))
+    titles = [title(nbformat.read(p, as_version=4)) for p in sequence]
+    out = {p: nav_line(sequence, titles, i) for i, p in enumerate(sequence)}
+    for p in paths:
+        if p not in out:
+            out[p] = f"{CONTENTS} · [{titles[0]} →]({sequence[0].name})" if sequence else CONTENTS
+    return out
 
 
 def with_nav(nb, line: str):
@@ -69,7 +78,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
-    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = sorted(NOTEBOOKS.glob("*.ipynb"))
     if args.check:
         problems = stale(paths)
         print("\n".join(problems) or "nav cells up to date")

@@ -163,3 +163,71 @@ def test_ctrl_c_exits_130_without_a_traceback(capsys, monkeypatch):
     assert main(["run", "queue"]) == 130
     err = capsys.readouterr().err
     assert err.startswith("interrupted (Ctrl-C)") and "Traceback" not in err
+
+
+# ---- presenter mode: python -m eda_sim present ------------------------------------------------------
+
+def test_present_builds_the_voila_command(tmp_path):
+    from eda_sim import present
+
+    argv = present.command(tmp_path, 8870, light=False, open_browser=False)
+    assert argv[:4] == [sys.executable, "-m", "voila", str(tmp_path)]
+    assert "--port=8870" in argv and "--theme=dark" in argv and "--no-browser" in argv
+    assert f"--template={present.TEMPLATE}" in argv and "--Voila.port_retries=0" in argv
+    light = present.command(tmp_path, 8870, light=True, open_browser=True)
+    assert "--theme=light" in light and "--no-browser" not in light
+
+
+def test_present_denies_the_same_extensions_as_voila_json():
+    from pathlib import Path
+
+    from eda_sim import present
+
+    config = json.loads((Path(__file__).parents[1] / "voila.json").read_text())["VoilaConfiguration"]
+    assert config["extension_denylist"] == present.EXTENSION_DENYLIST
+    assert config["template"] == "eda-lab"  # presenter mode's template builds on it (its conf.json)
+    conf = Path(__file__).parents[1] / "eda_sim/lab/frontend/voila" / present.TEMPLATE / "conf.json"
+    assert json.loads(conf.read_text())["base_template"] == "eda-lab"
+
+
+def test_present_finds_the_notebooks_folder(tmp_path, monkeypatch):
+    from eda_sim import present
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="--notebooks PATH"):
+        present.find_notebooks(None)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_start_here.ipynb").write_text("{}")
+    assert present.find_notebooks(None) == (tmp_path / "notebooks").resolve()
+    with pytest.raises(ValueError, match="--notebooks must be a folder"):
+        present.find_notebooks(str(tmp_path / "nowhere"))
+
+
+@pytest.mark.parametrize("bad", [80, 0, 70000, True, "8866"])
+def test_present_rejects_bad_ports(bad):
+    from eda_sim import present
+
+    with pytest.raises(ValueError, match="--port must be"):
+        present.check_port(bad)
+
+
+def test_present_refuses_a_busy_port_with_exit_code_2(capsys, tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_start_here.ipynb").write_text("{}")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["present", "--no-browser", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} is already in use" in err
+
+
+def test_present_script_calls_the_subcommand():
+    from pathlib import Path
+
+    script = (Path(__file__).parents[1] / "scripts" / "present.sh").read_text()
+    assert "python -m eda_sim present" in script and '"$@"' in script

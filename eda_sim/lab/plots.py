@@ -64,8 +64,9 @@ class Chart(widgets.DOMWidget):
     """The browser side of a :class:`LabFigure`: its traces and layout as JSON text.
 
     Two traits, so that a change of data alone (the usual slider move, an animation frame) sends no
-    layout. Drawn by the ``eda-lab-charts`` extension with ``Plotly.react`` (zoom survives updates:
-    see ``uirevision`` in :func:`figure`).
+    layout; a third, ``rendered``, comes back from the browser after each draw. Drawn by the
+    ``eda-lab-charts`` extension with ``Plotly.react`` (zoom survives updates: see ``uirevision`` in
+    :func:`figure`).
     """
 
     _model_name = traitlets.Unicode("ChartModel").tag(sync=True)
@@ -76,6 +77,9 @@ class Chart(widgets.DOMWidget):
     _view_module_version = traitlets.Unicode(f"^{FRONTEND_VERSION}").tag(sync=True)
     figure_data = traitlets.Unicode("[]").tag(sync=True)
     figure_layout = traitlets.Unicode("{}").tag(sync=True)
+    #: How many times a browser drew this chart (the extension adds one after each successful draw).
+    #: It stays 0 where no browser draws it: a plain kernel, or a page without the lab's extension.
+    rendered = traitlets.Int(0).tag(sync=True)
 
     def __repr__(self) -> str:
         # What a page without the extension shows instead of the chart (never the JSON itself).
