@@ -49,7 +49,8 @@ REFERENCE = [page for source, page in PAGES.items() if re.fullmatch(r"docs/[\w.-
 #: not listed here comes after these, under its title. Each becomes workshop_NAME.md at the site's top level,
 #: so links between pages stay flat.
 WORKSHOP_ORDER = {"setup": "Learner set-up", "preflight": "Pre-flight checklist", "agendas": "Agendas",
-                  "plan_b": "Plan B", "capstone": "Capstone run sheet", "discussion": "Discussion prompts",
+                  "plan_b": "Plan B", "presenter": "Presenter mode", "capstone": "Capstone run sheet",
+                  "discussion": "Discussion prompts",
                   "handout": "Handout", "feedback": "Feedback", "code_of_conduct": "Code of conduct",
                   "helpers": "Helper brief"}
 WORKSHOP = sorted((ROOT / "docs" / "workshop").glob("*.md"), key=lambda p: (
