@@ -217,7 +217,7 @@ def timeline_figure() -> plots.LabFigure:
                             showlegend=row == 1, line=dict(width=2), row=row, col=1)
     fig.update_yaxes(title_text="requests/s", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="lost/s", rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(title_text="wait (s)", type="log", exponentformat="none", row=3, col=1)
+    fig.update_yaxes(title_text="wait (s)", type="log", dtick=1, exponentformat="none", row=3, col=1)
     fig.update_xaxes(title_text="time (s)", row=3, col=1)
     return fig
 
@@ -244,13 +244,16 @@ def show_timeline(fig, review, seed: int | None = None) -> None:
             else:
                 for trace in traces:
                     trace.update(x=[], y=[], visible=False)
-        fig.layout.shapes, fig.layout.annotations = (), fig.layout.annotations[:3]
-        for f in spec.failures:
-            fig.add_shape(type="rect", xref="x", yref="paper", x0=f.start, x1=f.end, y0=0, y1=1, layer="below",
-                          line_width=0, fillcolor=plots.COLORS["outage"], opacity=0.2, name=f.name)
-            fig.add_annotation(x=f.start, xref="x", y=1.0, yref="paper", yanchor="top", xanchor="left",
-                               showarrow=False, text=_wrap(f.name), align="left",
-                               font=dict(size=10, color=plots.COLORS["neutral"]))
+    # One band per rehearsed failure through all three rows, its name at the top (set outside batch_update:
+    # shapes replaced inside it lose their properties).
+    fig.layout.shapes = [dict(type="rect", xref="x", yref="paper", x0=f.start, x1=f.end, y0=0, y1=1, layer="below",
+                              line_width=0, fillcolor=plots.COLORS["outage"], opacity=0.2, name=f.name)
+                         for f in spec.failures]
+    fig.layout.annotations = [*fig.layout.annotations[:len(TIMELINE_ROWS)], *[
+        dict(x=f.start, xref="x", y=1.0, yref="paper", yanchor="top", xanchor="left", showarrow=False,
+             text=_wrap(f.name), align="left", font=dict(size=10, color=plots.COLORS["neutral"]))
+        for f in spec.failures]]
+    with fig.batch_update():
         fig.update_xaxes(range=[0, spec.workload.until])
         fig.layout.title.text = f"Through the run (seed {seed}, 2-second bins by arrival time)"
 
@@ -269,7 +272,7 @@ def wait_figure() -> plots.LabFigure:
                             error_y=dict(type="data", symmetric=False, array=[], arrayminus=[], thickness=1,
                                          width=0, color=color),
                             hovertemplate="%{text}<br>wait p95 %{y:.3f} s, done p95 %{x:.2f} s<extra></extra>")
-    fig.layout.yaxis.update(type="log", exponentformat="none")
+    fig.layout.yaxis.update(type="log", dtick=1, exponentformat="none")
     fig.layout.xaxis.update(rangemode="tozero")
     return fig
 

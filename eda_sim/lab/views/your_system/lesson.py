@@ -91,7 +91,8 @@ def breaks_text(r: Review | None = None) -> str:
     r = r or example_review("order_flow")
     flips = r.flips()
     weights = flips[flips.kind == "weight"]
-    lines = [f"{'T' if not k else 't'}he {row['change']} makes {row['new_winner']} the winner" for k, (_, row) in enumerate(weights.head(3).iterrows())]
+    lines = [f"{'T' if not k else 't'}he {row['change']} makes {row['new_winner']} the winner"
+             for k, (_, row) in enumerate(weights.head(3).iterrows())]
     ranked = r.per_seed.loc[r.ranking()]
     wins = int((ranked.idxmax(axis=0) == r.winner).sum())
     barred = r.ineligible()

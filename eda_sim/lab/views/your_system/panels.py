@@ -80,27 +80,33 @@ def example_review(name: str = "food_delivery") -> Review:
 
 
 # -- what a review shows besides the charts ------------------------------------------------------------------
-TABLE_COLUMNS = {"rank": "rank", "design": "design", "score": "score", "score_low": "score, 95 % low",
-                 "score_high": "score, 95 % high", "wait_p50": "wait p50 (ms)", "wait_p95": "wait p95 (ms)",
-                 "wait_p99": "wait p99 (ms)", "done_p95": "done p95 (s)", "lost_share": "lost (%)",
-                 "duplicates": "duplicates", "out_of_order": "out of order", "fresh_share": "fresh in time (%)",
+TABLE_COLUMNS = {"rank": "rank", "design": "design", "score": "score", "interval": "95 % interval",
+                 "wait_p50": "wait p50 (ms)", "wait_p95": "wait p95 (ms)", "wait_p99": "wait p99 (ms)",
+                 "done_p95": "done p95 (s)", "lost_share": "lost (%)", "duplicates": "duplicates",
+                 "out_of_order": "out of order", "fresh_share": "fresh in time (%)",
                  "recovery_worst": "worst recovery (s)", "db_queries_per_request": "DB queries/request",
                  "moving_parts": "moving parts"}
+#: The columns the notebook shows (the report shows them all, and each interaction's style).
+SHORT = ("rank", "design", "score", "interval", "wait_p95", "done_p95", "lost_share", "duplicates",
+         "recovery_worst", "moving_parts")
 
 
-def ranked_frame(r: Review) -> pd.DataFrame:
-    """The review's table for reading: units in the headers, waits in ms, shares in %, styles as R/R or EDA."""
+def ranked_frame(r: Review, full: bool = False) -> pd.DataFrame:
+    """The review's table for reading: units in the headers, waits in ms, shares in %, the score's interval as
+    text; ``full`` adds every measure and each interaction's style (R/R or EDA)."""
     t = r.table()
-    out = t[list(TABLE_COLUMNS)].copy()
+    out = t.copy()
+    out["interval"] = [f"{lo:.1f} to {hi:.1f}" if pd.notna(lo) else "–" for lo, hi in zip(t["score_low"],
+                                                                                        t["score_high"], strict=True)]
     for key in ("wait_p50", "wait_p95", "wait_p99"):
         out[key] = out[key] * 1000
     for key in ("lost_share", "fresh_share"):
         out[key] = out[key] * 100
     out["rank"] = out["rank"].astype(float)
-    styles = {i.name: t[i.name].map({"rr": "R/R", "eda": "EDA"}) for i in r.spec.interactions}
-    out = out.rename(columns=TABLE_COLUMNS)
-    for k, (name, column) in enumerate(styles.items()):
-        out.insert(2 + k, name, column)
+    out = out[list(TABLE_COLUMNS if full else SHORT)].rename(columns=TABLE_COLUMNS)
+    if full:
+        for k, i in enumerate(r.spec.interactions):
+            out.insert(2 + k, i.name, t[i.name].map({"rr": "R/R", "eda": "EDA"}))
     return out
 
 
