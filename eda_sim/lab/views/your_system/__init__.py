@@ -36,10 +36,11 @@ from .panels import (
     verdict_html,
     weights_panel,
 )
+from .report import write_report
 
 __all__ = [
     "OPTIONS", "PREDICTIONS", "RULE", "breaks", "breaks_text", "check_pay", "criteria_table", "exercise",
     "explain_text", "explanation", "matches", "option_of", "pay_needed_text", "prediction", "reveal",
     "EXAMPLE_LABELS", "EditorPanel", "PANELS", "Reranked", "WeightsParams", "editor_panel", "example_review",
-    "ranked_frame", "ranked_table", "rerank", "reviewed", "verdict_html", "weights_panel",
+    "ranked_frame", "ranked_table", "rerank", "reviewed", "verdict_html", "weights_panel", "write_report",
 ]
