@@ -117,7 +117,8 @@ def ranked_table(r: Review, rows: int | None = 12):
     more = "" if len(shown) == len(frame) else f"; the first {rows} of {len(frame)} designs"
     caption = (f"Every design tried, best first (rank '–': not ranked, a step the answer needs is event-driven), "
                f"means over seeds {', '.join(map(str, r.seeds))}{more}")
-    return tables.tidy(shown.reset_index(drop=True), decimals={c: 1 for c in shown.columns}, caption=caption)
+    styled = tables.tidy(shown.reset_index(drop=True), decimals={c: 1 for c in shown.columns}, caption=caption)
+    return styled.hide(axis="index")
 
 
 def verdict_html(r: Review) -> str:
