@@ -89,18 +89,19 @@ def shown_designs(review, weights=None) -> list[str]:
 
 # -- (a) ranked designs -----------------------------------------------------------------------------------
 def ranking_figure() -> plots.LabFigure:
-    fig = plots.figure("Designs ranked by score", "points (bar: per criterion; dot: score with its 95 % interval "
-                       "over seeds)", "design", height=420)
+    fig = plots.figure("Designs ranked by score", "points (◆ score, 95 % interval over seeds; | full marks)",
+                       "design", height=420)
+    fig.layout.margin.t = 140  # room for the legend's rows on a narrow page or a printed one
     for c in CRITERIA:
         plots.bar(fig, WORDS[c], color=CRITERION_COLORS[c])
         fig.data[-1].update(orientation="h", hovertemplate=f"{WORDS[c]}: %{{x:.1f}} points<extra>%{{y}}</extra>")
     plots.line(fig, "score (95 % interval)", mode="markers", color=plots.COLORS["neutral"])
-    fig.data[-1].update(marker=dict(size=7, symbol="diamond"),
+    fig.data[-1].update(marker=dict(size=7, symbol="diamond"), showlegend=False,
                         error_x=dict(type="data", symmetric=False, array=[], arrayminus=[], thickness=1.5,
                                      color=plots.COLORS["neutral"]),
                         hovertemplate="score %{x:.1f}<extra>%{y}</extra>")
     plots.line(fig, "all weights (full marks)", mode="markers", color=plots.COLORS["neutral"])
-    fig.data[-1].update(marker=dict(symbol="line-ns-open", size=18, line=dict(width=2)),
+    fig.data[-1].update(marker=dict(symbol="line-ns-open", size=18, line=dict(width=2)), showlegend=False,
                         hovertemplate="full marks: %{x:.0f}<extra></extra>")
     fig.layout.update(barmode="stack", bargap=0.3)
     fig.layout.yaxis.update(autorange="reversed", title=None, automargin=True)
@@ -147,7 +148,7 @@ def failures_figure() -> plots.LabFigure:
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, figure=plots.LabFigure(),
                         subplot_titles=("Requests lost or failed among those that arrived during the failure",
                                         "Recovery: seconds until the backlog was back to normal"))
-    fig.layout.update(template=plots.TEMPLATE, height=480, barmode="group", margin=dict(l=64, r=16, t=110, b=52),
+    fig.layout.update(template=plots.TEMPLATE, height=480, barmode="group", margin=dict(l=64, r=16, t=130, b=52),
                       title=dict(text="Rehearsed failures", x=0.0, xanchor="left", y=0.99, yanchor="top",
                                  font=dict(size=15)),
                       legend=dict(orientation="h", x=0.0, xanchor="left", y=1.06, yanchor="bottom",
@@ -202,7 +203,7 @@ def timeline_designs(review) -> list[str]:
 def timeline_figure() -> plots.LabFigure:
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=TIMELINE_ROWS,
                         figure=plots.LabFigure())
-    fig.layout.update(template=plots.TEMPLATE, height=640, margin=dict(l=64, r=16, t=110, b=52),
+    fig.layout.update(template=plots.TEMPLATE, height=660, margin=dict(l=64, r=16, t=130, b=52),
                       title=dict(text="Through the run", x=0.0, xanchor="left", y=0.99, yanchor="top",
                                  font=dict(size=15)),
                       legend=dict(orientation="h", x=0.0, xanchor="left", y=1.045, yanchor="bottom",

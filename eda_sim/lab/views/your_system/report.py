@@ -49,7 +49,8 @@ pre { background: #f7f7f7; border: 1px solid var(--line); padding: 10px; font-si
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 0 24px; }
 @media print {
   main { max-width: none; padding: 0; } body { font-size: 11px; }
-  .wrap { overflow: visible; } table { font-size: 9px; }
+  .wrap { overflow: visible; } table { font-size: 8px; } td { white-space: normal; }
+  th, td { padding: 2px 3px; }
   .eda-chart, table, .verdict { break-inside: avoid; } h2 { break-after: avoid; }
 }
 """
