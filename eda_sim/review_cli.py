@@ -17,9 +17,10 @@ def review_command(args) -> int:
     try:
         path = Path(args.file)
         if not path.exists() and args.file in EXAMPLES:
-            spec, stem = example(args.file), args.file
+            spec, stem, text = example(args.file), args.file, None  # the report finds an example's text
         else:
             spec, stem = load(path), path.stem
+            text = path.read_text(encoding="utf-8")
         seeds = _seeds(args.seeds)
         weights = _weights(args.weight, spec)
         executor, owned = _executor(args.workers, args.dask)
@@ -33,7 +34,8 @@ def review_command(args) -> int:
         if not args.no_report:
             from .lab.views.your_system.report import write_report
 
-            report = write_report(result, Path(args.report) if args.report else Path(f"{stem}-review.html"))
+            report = write_report(result, Path(args.report) if args.report else Path(f"{stem}-review.html"),
+                                  text=text)
     except budget.Exhausted as exc:
         print(f"error: the review stopped at its bound: {exc}", file=sys.stderr)
         return 2

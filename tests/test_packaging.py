@@ -82,7 +82,7 @@ def test_the_install_check_finds_and_imports_every_notebooks_imports():
     check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check)
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
-    assert len(notebooks) == 10  # 00 to 08 and the ready-check
+    assert len(notebooks) == 11  # 00 to 09 and the ready-check
     seen = set()
     for path in notebooks:
         modules = check.notebook_imports(path)

@@ -194,14 +194,16 @@ class Review:
 
     # -- what would change the answer -------------------------------------------------------------
     def flips(self) -> pd.DataFrame:
-        """Changes that give another winner: a weight multiplied (x0 to x8), or one interaction's style
-        switched (its cost in points), from the designs' means, without running again."""
+        """Changes that give another winner: a weight multiplied (x0 to x8, at most 100 points), or one
+        interaction's style switched (its cost in points), from the designs' means, without running again."""
         rows = []
         win = self.winner
         for c in CRITERIA:
             base = self.weights[c]
             for factor in (0.0, 0.25, 0.5, 2.0, 4.0, 8.0):
-                w = {**self.weights, c: base * factor if base else (10.0 if factor > 1 else 0.0)}
+                w = {**self.weights, c: min(100.0, base * factor if base else (10.0 if factor > 1 else 0.0))}
+                if w[c] == base:
+                    continue
                 if not any(w.values()):
                     continue
                 other = self.ranking(w)[0]
