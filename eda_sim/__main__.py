@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "review":
-        from .review_cli import review_command
+        from .lab.review_cli import review_command  # the report is drawn by the lab's charts
 
         return review_command(args)
 

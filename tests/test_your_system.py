@@ -247,3 +247,16 @@ def test_a_review_runs_on_a_dask_cluster():
             distributed.Client(c) as client:
         on_dask = ys.review(spec, executor=client.get_executor(), progress=False)
     assert on_dask.to_dict() == serial.to_dict()
+
+
+def test_cli_review_writes_the_report_of_a_file_with_its_text(capsys, tmp_path):
+    from eda_sim.__main__ import main
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text(ys.example_text("outage").replace('name = "Billing outage (notebook 03)"', 'name = "Mine <b>"'))
+    out = tmp_path / "mine-review.html"
+    assert main(["review", str(mine), "--seeds", "1", "--report", str(out)]) == 0
+    assert f"report: {out}" in capsys.readouterr().out
+    html = out.read_text()
+    assert "Mine &lt;b&gt;" in html and "Mine <b>" not in html  # the description's text is escaped
+    assert "sample_every = 0.5" in html  # the file's own text, shown in the report

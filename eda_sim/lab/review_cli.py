@@ -8,11 +8,11 @@ import math
 import sys
 from pathlib import Path
 
-from . import budget
+from .. import budget
 
 
 def review_command(args) -> int:
-    from .experiments.your_system import EXAMPLES, example, load, review
+    from ..experiments.your_system import EXAMPLES, example, load, review
 
     try:
         path = Path(args.file)
@@ -32,7 +32,7 @@ def review_command(args) -> int:
                 owned.shutdown(cancel_futures=True)
         report = None
         if not args.no_report:
-            from .lab.views.your_system.report import write_report
+            from .views.your_system.report import write_report
 
             report = write_report(result, Path(args.report) if args.report else Path(f"{stem}-review.html"),
                                   text=text)
