@@ -101,7 +101,9 @@ def test_09_breaks_text_quotes_the_flips_and_eligibility(order_flow):
     text = lesson.breaks_text(r)
     first = r.flips().query("kind == 'weight'").iloc[0]
     assert f"The {first['change']} makes {first['new_winner']} the winner" in text
-    assert r.ranking({**r.weights, "wait": 0.0})[0] != r.winner  # that flip is real
+    criterion = first["change"].split(":")[0].removeprefix("weight of ")
+    value = float(first["change"].split("→")[1])
+    assert r.ranking({**r.weights, criterion: value})[0] != r.winner  # that flip is real
     assert f"{len(r.ineligible())} designs make a step" in text and len(r.ineligible()) == 16
 
 
@@ -185,8 +187,8 @@ def test_09_weights_re_rank_without_running_and_show_the_flip(order_flow, monkey
         p.set(wait=value)
         times.append(p.last_ms)
     assert statistics.median(times) < 100, times
-    p.set(wait=0.0)
-    flipped = order_flow.ranking({**order_flow.weights, "wait": 0.0})[0]
+    p.set(wait=20.0, parts=0.0)  # the nearest flip the review reports is the weight of parts going down
+    flipped = order_flow.ranking({**order_flow.weights, "parts": 0.0})[0]
     assert flipped != order_flow.winner and "flipped" in p.note.value
     assert p.figures[0].data[0].y[0] == f"1. {order_flow.label(flipped)}"
     p.reset()

@@ -28,7 +28,7 @@ from ...consumer import Consumer, consumers
 from ...database import Database
 from ...distributions import Deterministic
 from ...fault import Crash, Down, FailFraction, Slow
-from ...metrics import COMPLETED
+from ...metrics import COMPLETED, IN_FLIGHT
 from ...partitioned_log import PartitionedLog
 from ...producer import Producer
 from ...resilience import OK, Call, Caller, RetryPolicy
@@ -234,8 +234,11 @@ def repeats(system: System, name: str) -> int:
     return log.duplicates
 
 
-def answers(spec: SystemSpec, design: Design, system: System) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per request: created, when the client was told (NaN: never) and whether it was told "ok"."""
+def answers(spec: SystemSpec, design: Design, system: System, end: float | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per request: created, when the client stopped waiting (NaN: still waiting at ``end``) and whether it
+    was told "ok". An answer later than ``client.timeout`` never reaches the client: it gave up at the
+    timeout, so the request counts as failed then, whichever way the entry is built."""
     msgs = system.messages
     n = msgs.count
     created = np.frombuffer(msgs.created, count=n).copy()
@@ -246,12 +249,26 @@ def answers(spec: SystemSpec, design: Design, system: System) -> tuple[np.ndarra
         for mid, (t, good) in system.component("client.answers").answered.items():
             if mid < n:
                 told[mid], ok[mid] = t, good
-        return created, told, ok
-    told = np.frombuffer(msgs.accepted, count=n).copy()
-    if form == "call":
-        code = np.frombuffer(system.component("client").outcome, dtype=np.int8, count=n)
-        return created, told, code == OK
-    return created, told, ~np.isnan(told)  # the broker acknowledged the publish
+    elif form == "call":
+        # The client's own record: messages.accepted is also written by a broker when the entry service
+        # publishes, possibly after this client gave up.
+        client = system.component("client")
+        k = min(n, len(client.log.status), len(client.outcome))
+        status = np.frombuffer(client.log.status, dtype=np.int8, count=k)
+        told = np.full(n, math.nan)
+        told[:k] = np.where(status > IN_FLIGHT, np.frombuffer(client.log.done, count=k), math.nan)
+        ok = np.zeros(n, dtype=bool)
+        ok[:k] = np.frombuffer(client.outcome, dtype=np.int8, count=k) == OK
+    else:
+        told = np.frombuffer(msgs.accepted, count=n).copy()  # the broker acknowledged the publish
+        ok = ~np.isnan(told)
+    timeout = spec.settings.client_timeout
+    gave_up = ~(told - created <= timeout)  # late or never answered
+    if end is not None:
+        gave_up &= created + timeout <= end  # still waiting, not yet given up, at the end of the run
+    ok &= ~gave_up
+    told = np.where(gave_up, created + timeout, told)
+    return created, told, ok
 
 
 def backlog(system: System) -> tuple[np.ndarray, np.ndarray]:
@@ -286,22 +303,23 @@ def out_of_order(keys: np.ndarray, done: np.ndarray) -> int:
 def measure(spec: SystemSpec, design: Design, result) -> dict:
     """The review's numbers for one run (all times in seconds; see :data:`METRICS`)."""
     system = result.system
-    created, told, ok = answers(spec, design, system)
+    end = result.elapsed
+    created, told, ok = answers(spec, design, system, end)
     n = len(created)
     s = spec.settings
     steps = {i.name: step_done(system, i.callee, n) for i in spec.downstream}
     done = np.max(np.vstack(list(steps.values())), axis=0) if n else np.zeros(0)
     good = ok & ~np.isnan(done)
-    end = result.elapsed
     raw = np.where(np.isnan(told), end, told) - created
     scored = np.where(good, raw, np.maximum(raw, s.client_timeout))
     styles = design.of(spec)
     out = {"requests": n}
     for q in (50, 95, 99):
         out[f"wait_p{q}"] = float(np.percentile(scored, q)) if n else math.nan
-    lat = (done - created)[good]
-    out["done_p50"] = float(np.percentile(lat, 50)) if len(lat) else math.nan
-    out["done_p95"] = float(np.percentile(lat, 95)) if len(lat) else math.nan
+    # A request lost or failed is never usefully done: it counts as "not done by the end of the run".
+    lat = np.where(good, done - created, end - created)
+    out["done_p50"] = float(np.percentile(lat, 50)) if n else math.nan
+    out["done_p95"] = float(np.percentile(lat, 95)) if n else math.nan
     out["goodput"] = float(good.sum() / spec.workload.traffic_end)
     out["lost_share"] = float(np.mean(~good)) if n else math.nan
     out["lost"] = int(np.count_nonzero(~good))
@@ -311,7 +329,7 @@ def measure(spec: SystemSpec, design: Design, result) -> dict:
         if i.needs_answer and styles[i.name] == "eda":
             wrong |= ok & ~(steps[i.name] <= told)
     out["answered_before_needed"] = int(np.count_nonzero(wrong))
-    fresh = np.ones(n, dtype=bool)
+    fresh = good.copy()  # a lost request is not fresh
     window = np.zeros(n)
     for i in spec.downstream:
         lag = steps[i.name] - created
@@ -319,7 +337,7 @@ def measure(spec: SystemSpec, design: Design, result) -> dict:
             fresh &= lag <= i.fresh_within
         if styles[i.name] == "eda":
             window = np.fmax(window, np.where(np.isnan(steps[i.name]), end, steps[i.name]) - told)
-    out["fresh_share"] = float(np.mean(fresh[ok])) if ok.any() else math.nan
+    out["fresh_share"] = float(np.mean(fresh)) if n else math.nan
     out["consistency_p95"] = float(np.percentile(np.clip(window[ok], 0, None), 95)) if ok.any() else math.nan
     dup = absorbed = 0
     for i in spec.downstream:
@@ -340,6 +358,8 @@ def measure(spec: SystemSpec, design: Design, result) -> dict:
         inside = (created >= f.start) & (created < f.end)
         out[f"lost_in_failure_{k}"] = int(np.count_nonzero(inside & ~good))
         out[f"goodput_in_failure_{k}"] = float(np.count_nonzero(inside & good) / (f.end - f.start))
+        before = waiting[t <= f.start]
+        out[f"backlog_at_failure_{k}"] = float(before[-1]) if len(before) else 0.0
         rec = recovery_time(t, waiting, f.end)
         out[f"recovery_{k}"] = rec
         worst = max(worst, rec if math.isfinite(rec) else spec.workload.until - f.end)

@@ -109,10 +109,17 @@ class Review:
         """Points per (design, seed) and criterion, each run against the bounds of the designs' means."""
         return self._points(self.runs.set_index(["design", "seed"]), weights)
 
+    @cached_property
+    def _unit(self) -> pd.DataFrame:
+        """Points per design and criterion at weight 1: a score is linear in the weights, so any weights'
+        points are these times the weights (re-ranking costs no simulation and almost no time)."""
+        table = self._seed_points({c: 1.0 for c in CRITERIA}).groupby(level="design", sort=False).mean()
+        return table.reindex(self.means.index)
+
     def points(self, weights=None) -> pd.DataFrame:
         """Points per design (rows, in the order tried) and criterion, averaged over seeds, and ``total``."""
-        table = self._seed_points(weights or self.weights).groupby(level="design", sort=False).mean()
-        table = table.reindex(self.means.index)
+        w = weights or self.weights
+        table = self._unit * pd.Series({c: float(w.get(c, 0.0)) for c in CRITERIA})
         return table.assign(total=table.sum(axis=1))
 
     @cached_property
@@ -194,21 +201,28 @@ class Review:
 
     # -- what would change the answer -------------------------------------------------------------
     def flips(self) -> pd.DataFrame:
-        """Changes that give another winner: a weight multiplied (x0 to x8, at most 100 points), or one
-        interaction's style switched (its cost in points), from the designs' means, without running again."""
+        """Changes that give another winner: for each weight, the nearest value (0 to 8 times it, at most
+        100 points) at which another design wins; and each interaction of the winner switched, with its
+        cost in points. From the designs' means, without running again."""
         rows = []
         win = self.winner
-        for c in CRITERIA:
-            base = self.weights[c]
-            for factor in (0.0, 0.25, 0.5, 2.0, 4.0, 8.0):
-                w = {**self.weights, c: min(100.0, base * factor if base else (10.0 if factor > 1 else 0.0))}
-                if w[c] == base:
+        codes = [c for c in self.means.index if self.eligible(c)]
+        unit = self._unit.loc[codes, list(CRITERIA)].to_numpy()
+        base_w = np.array([self.weights[c] for c in CRITERIA])
+        for j, c in enumerate(CRITERIA):
+            base = base_w[j]
+            top = min(100.0, max(8 * base, 20.0))
+            # Nearest weights first: the smallest change of this weight that gives another winner.
+            values = sorted({round(x, 2) for x in (*np.linspace(0.0, base, 41), *np.linspace(base, top, 81))}
+                            - {round(base, 2)}, key=lambda x: abs(x - base))
+            for value in values:
+                w = base_w.copy()
+                w[j] = value
+                if not w.any():
                     continue
-                if not any(w.values()):
-                    continue
-                other = self.ranking(w)[0]
+                other = codes[int(np.argmax(unit @ w))]
                 if other != win:
-                    rows.append({"change": f"weight of {c}: {base:g} → {w[c]:g}", "kind": "weight",
+                    rows.append({"change": f"weight of {c}: {base:g} → {value:.3g}", "kind": "weight",
                                  "new_winner": self.label(other), "points": math.nan})
                     break
         totals = self.points()["total"]

@@ -85,7 +85,7 @@ class DesignRun:
 
         v.positive("width", width, 600)
         spec, system = self.spec, self.system
-        created, told, ok = answers(spec, self.design, system)
+        created, told, ok = answers(spec, self.design, system, self.result.elapsed)
         n = len(created)
         steps = [step_done(system, i.callee, n) for i in spec.downstream]
         done = np.max(np.vstack(steps), axis=0) if n else np.zeros(0)

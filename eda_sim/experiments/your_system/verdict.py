@@ -67,12 +67,18 @@ def reasons(r) -> list[str]:
                      f"({said(worst_c, means.loc[win, METRIC[worst_c][0]])} against "
                      f"{said(worst_c, means.loc[rival, METRIC[worst_c][0]])})")
         out.append(text + ".")
+    ranked = r.ranking()
     for k, f in enumerate(spec.failures):
-        lost = means[f"lost_in_failure_{k}"]
-        if lost.max() - lost.min() >= 1:
-            worst = lost.idxmax()
-            out.append(f"During '{f.name}' ({f.start:g}–{f.end:g} s) the winner lost {lost[win]:.0f} requests; "
-                       f"{r.label(worst)} lost {lost[worst]:.0f}.")
+        lost = means.loc[ranked, f"lost_in_failure_{k}"]
+        worst = lost.drop(index=win).idxmax() if len(lost) > 1 else win
+        if lost[worst] - lost[win] >= 1:
+            text = (f"During '{f.name}' ({f.start:g}–{f.end:g} s) the winner lost {_n(lost[win], 'request')}; "
+                    f"{r.label(worst)} lost {lost[worst]:.0f}")
+            behind = means.loc[worst, f"backlog_at_failure_{k}"]
+            if behind > 5:
+                text += (f", but it was already {behind:.0f} requests behind when the failure began (an earlier "
+                         f"burst or failure), so not all of that is this failure's doing")
+            out.append(text + ".")
     flips = r.flips()
     inter = flips[(flips.kind == "interaction") & (flips.new_winner == "")].sort_values("points")
     if len(inter):
@@ -90,8 +96,9 @@ def reasons(r) -> list[str]:
     if barred:
         needed = ", ".join(i.name for i in spec.downstream if i.needs_answer)
         best = barred[0]
+        needed = " or ".join(needed.split(", "))
         out.append(f"Not ranked: {len(barred)} designs that make {needed} event-driven, although the answer "
-                   f"needs {'it' if ',' not in needed else 'them'}; the best of them, {r.label(best)}, would score "
+                   f"needs {'it' if ' or ' not in needed else 'them'}; the best of them, {r.label(best)}, would score "
                    f"{pts.loc[best, 'total']:.1f}.")
     ranked = r.per_seed.loc[r.ranking()]
     wins = int((ranked.idxmax(axis=0) == win).sum())
@@ -99,14 +106,17 @@ def reasons(r) -> list[str]:
         out.append(f"It has the best score on {wins} of {len(r.seeds)} seeds.")
     m = means.loc[win]
     if m["answered_before_needed"] > 0:
-        out.append(f"Risk: {m['answered_before_needed']:.0f} requests were answered before a step the answer "
+        out.append(f"Risk: {_n(m['answered_before_needed'], 'request')} (mean over seeds) were answered before a "
+                   f"step the answer "
                    f"needs was done (it is event-driven in this design).")
     if m["duplicates_absorbed"] > 0:
-        out.append(f"Risk: {m['duplicates_absorbed']:.0f} repeated side effects were absorbed only because "
+        out.append(f"Risk: {_n(m['duplicates_absorbed'], 'repeated side effect')} (mean over seeds) were absorbed "
+                   f"only because "
                    f"the steps marked once are idempotent; without it they would be duplicates.")
     if m["out_of_order"] > 0:
-        out.append(f"Risk: {m['out_of_order']:.0f} same-key requests were handled out of order at a step "
-                   f"marked ordered.")
+        seeds_with = int((r.runs.loc[r.runs["design"] == win, "out_of_order"] > 0).sum())
+        out.append(f"Risk: same-key requests were handled out of order at a step marked ordered in {seeds_with} "
+                   f"of {len(r.seeds)} seeds ({m['out_of_order']:.1f} pairs per run on average).")
     if m["consistency_p95"] > 0.05:
         out.append(f"Consistency window: 95 % of answered requests had every event-driven step done within "
                    f"{m['consistency_p95']:.2f} s of the answer.")
@@ -114,6 +124,12 @@ def reasons(r) -> list[str]:
         out.append(f"Designs tried: {len(means)} of {2 ** len(spec.interactions)} (local search from all R/R, "
                    f"all EDA and the rule of thumb).")
     return out
+
+
+def _n(value: float, noun: str) -> str:
+    """``value`` rounded, with ``noun`` in the singular or plural: "1 request", "2.5 requests"."""
+    shown = f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
+    return f"{shown} {noun}{'' if shown == '1' else 's'}"
 
 
 def _styles(r, code: str) -> str:
