@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
 stamp=.venv/.requirements.sha256
-if ! sha256sum --status -c "$stamp" 2>/dev/null; then
+# sha256sum on Linux, shasum on macOS (which has no sha256sum)
+if command -v sha256sum >/dev/null; then sum=(sha256sum); quiet=--status; else sum=(shasum -a 256); quiet=-s; fi
+if ! "${sum[@]}" "$quiet" -c "$stamp" 2>/dev/null; then
   pip install -q -r requirements.txt
-  sha256sum requirements.txt > "$stamp"
+  "${sum[@]}" requirements.txt > "$stamp"
 fi
 extra=()
 [ "$(id -u)" = "0" ] && extra+=(--allow-root)  # JupyterLab refuses to run as root without it
