@@ -44,6 +44,8 @@ def line_of(text: str, needle: str) -> int:
     ("wait = 20", "speed = 20", "speed = 20", "weights.speed", ["unknown key"]),
     ("entry = \"orders\"", "entry = \"kitchen\"", "entry = \"kitchen\"", "entry", ["one of the services", "kitchen"]),
     ("end = 69.0", "end = 95.0", "end = 95.0", "failure[1].end", ["workload.until", "95"]),
+    ("kind = \"crash\"", "kind = \"crash\"\nwhen_down = \"hang\"", "when_down = \"hang\"",
+     "failure[1].when_down", ["only to kind = 'down'", "'crash'"]),
 ])
 def test_a_mistake_names_its_line_key_and_both_values(old, new, needle, key, words):
     text = broken(old, new)

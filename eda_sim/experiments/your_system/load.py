@@ -62,6 +62,19 @@ _KINDS = {"exp": (Exponential, 1), "exponential": (Exponential, 1), "fixed": (De
           "uniform": (Uniform, 2), "lognormal": (LogNormal, 2)}
 
 
+def as_text(dist: Distribution) -> str:
+    """A distribution as a description file writes it (``"exp(0.15)"``); the inverse of the grammar."""
+    if isinstance(dist, Exponential):
+        return f"exp({dist.mean:g})"
+    if isinstance(dist, Deterministic):
+        return f"fixed({dist.value:g})"
+    if isinstance(dist, Uniform):
+        return f"uniform({dist.low:g}, {dist.high:g})"
+    if isinstance(dist, LogNormal):
+        return f"lognormal({dist.mean:g}, {dist.cv:g})"
+    return repr(dist)
+
+
 class DescriptionError(ValueError):
     """A mistake in a system description: ``source``, ``line`` (or None), ``key`` and the message."""
 
@@ -335,7 +348,8 @@ def _untagged(text: str) -> str:
         return text[m.end():].lstrip(": ")
     if m:
         return text[len(m.group(0)) - len(m.group(3) or ""):].lstrip(": ")
-    m = re.match(r"^[a-z_]+(?:\.[a-z_*]+)+\s+(.*)$", text)
+    m = (re.match(r"^[a-z_]+(?:\.[a-z_*]+)+\s+(.*)$", text)
+         or re.match(r"^(?:weights|services|interaction): (.*)$", text))
     return m.group(1) if m else text
 
 

@@ -106,6 +106,11 @@ class FailureSpec:
         v.choice(f"{where} kind", self.kind, FAILURE_KINDS)
         v.window(where, self.start, self.end)
         v.choice(f"{where} when_down", self.when_down, WHEN_DOWN)
+        for key, default, kinds in (("when_down", "error", ("down",)), ("factor", 5.0, ("slow",)),
+                                    ("fraction", 0.5, ("errors",))):
+            if getattr(self, key) != default and self.kind not in kinds:
+                raise ValueError(f"{where} {key} applies only to kind = {kinds[0]!r}, not {self.kind!r}: "
+                                 f"remove it or change the kind")
         v.number(f"{where} factor", self.factor, 1.0, 1000.0)
         v.number(f"{where} fraction", self.fraction, 0.0, 1.0, lo_open=True)
 
@@ -278,7 +283,7 @@ class SystemSpec:
             v.choice("weights key", key, CRITERIA)
             v.number(f"weights.{key}", w, 0, 100)
         if not any(weights.values()):
-            raise ValueError("weights: at least one weight must be above 0")
+            raise ValueError("weights: at least one criterion must get more than 0 points")
         seeds = tuple(self.seeds)
         if not 1 <= len(seeds) <= 20:
             raise ValueError(f"review.seeds: give 1 to 20 seeds, got {len(seeds)}")

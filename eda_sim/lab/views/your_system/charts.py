@@ -52,6 +52,9 @@ def display_name(review, code: str) -> str:
     return label
 
 
+LEADERS = (plots.COLORS["extra2"], "#E69F00", "#56B4E9")  # the runner-up and the next ones, after the winner
+
+
 def color_of(review, code: str) -> str:
     rr, eda = extremes(review)
     if code == review.winner:
@@ -175,6 +178,8 @@ def show_failures(fig, review) -> None:
             if k < len(codes) and names:
                 code = codes[k]
                 color = color_of(review, code)
+                if color == OTHER:  # two or three leaders besides the winner: tell them apart
+                    color = LEADERS[min(k, len(LEADERS) - 1)]
                 label = display_name(review, code)
                 lost.update(x=names, y=[float(means.loc[code, f"lost_in_failure_{i}"]) for i in range(len(names))],
                             name=label, marker_color=color, visible=True,

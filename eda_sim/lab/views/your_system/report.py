@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ....experiments.your_system import CRITERIA, Review
+from ....experiments.your_system.load import as_text
 from ....experiments.your_system.verdict import WORDS
 from ... import tables
 from . import charts
@@ -109,7 +110,7 @@ def _chart_html(key: str, fig) -> str:
 def settings_html(r: Review) -> str:
     """The description's settings, as tables (the same for every design)."""
     spec, s = r.spec, r.spec.settings
-    services = pd.DataFrame([{"service": x.name, "workers": x.workers, "time per request": repr(x.work),
+    services = pd.DataFrame([{"service": x.name, "workers": x.workers, "time per request": as_text(x.work),
                               "DB reads": x.reads, "DB writes": x.writes} for x in spec.services])
     inter = pd.DataFrame([{"interaction": i.name, "from": i.caller, "to": i.callee,
                            "the answer needs it": "yes" if i.needs_answer else "no",
@@ -128,8 +129,8 @@ def settings_html(r: Review) -> str:
         ("client", f"gives up after {s.client_timeout:g} s"),
         ("calls between services", f"{calls}, {s.retries} retries, backoff from {s.backoff:g} s"),
         ("events", f"broker '{s.broker}', {s.partitions} partitions, commits every {s.commit_every} messages, "
-                   f"publish {s.publish_latency!r}, idempotent steps: {'yes' if s.idempotent else 'no'}"),
-        ("database", f"{s.db_connections} connections, query {s.query_time!r}"),
+                   f"publish {as_text(s.publish_latency)}, idempotent steps: {'yes' if s.idempotent else 'no'}"),
+        ("database", f"{s.db_connections} connections, query {as_text(s.query_time)}"),
         ("weights", ", ".join(f"{WORDS[c]} {r.weights[c]:g}" for c in CRITERIA if r.weights[c])),
         ("seeds", ", ".join(map(str, r.seeds))),
         ("designs tried", f"{len(r.means)} of {2 ** len(spec.interactions)}"
