@@ -133,7 +133,7 @@ def test_the_rule_is_stated_where_the_room_reads_it():
 # -- bad input: one error naming each line -----------------------------------------------------------------
 @pytest.mark.parametrize(("text", "expected"), [
     ("eda1:capstone:pay=eda,seed=1", ["line 1", "no team name"]),
-    ("Team Red eda1-capstone", ["line 1", "expected 'Team name: share code'"]),
+    ("Team Red eda1-capstone", ["line 1", "no share code on this line", "'Team name: eda1:...'"]),
     ("Red: eda1:capstone:pay=maybe", ["line 1", "pay", "rr, eda", "'maybe'"]),
     ("Red: eda1:queue:rate=3", ["line 1", "experiment 'queue'"]),
     ("Red: eda1:capstone:workers=99", ["line 1", "workers", "[1, 8]"]),
@@ -262,3 +262,18 @@ def test_run_sheet_numbers_and_minutes():
         clocks = [int(r[1].strip()[0]) * 60 + int(r[1].strip()[2:]) for r in rows]
         assert sum(minutes) == length and "Slack" in rows[-1][3] and minutes[-1] >= 4
         assert clocks == [sum(minutes[:i]) for i in range(len(minutes))]  # every block starts when the last ends
+
+
+def test_problems_come_in_line_order_and_chat_lines_are_named_as_such():
+    from eda_sim.experiments.capstone import parse_teams
+
+    text = ("Ana Smith  10:42 AM\n"
+            "Team Red: eda1:capstone:pay=eda,idempotent=True,seed=1\n"
+            "Team Red: eda1:capstone:pay=eda,seed=1\n"
+            "Team X: eda1:capstone:pay=xx\n")
+    with pytest.raises(ValueError) as info:
+        parse_teams(text)
+    lines = str(info.value).splitlines()
+    assert [int(line.split()[1]) for line in lines] == [1, 3, 4]
+    assert "if it is chat text" in lines[0] and "already used by line 2" in lines[1]
+    assert [t.name for t in parse_teams("Team Paper - eda1:capstone:pay=eda,seed=1")] == ["Team Paper"]

@@ -88,12 +88,16 @@ def parse_teams(entries) -> tuple[Team, ...]:
                  if text.strip() and not text.strip().startswith("#")]
         rows, problems = [], []
         for n, text in items:
+            if f"{SHARE_PREFIX}:" not in text and ":" not in text.rpartition(" ")[2]:
+                problems.append((n, f"line {n} ({_clip(text)!r}): no share code on this line: if it is chat text "
+                                    f"(a name, a time), delete it; a team's line is 'Team name: {SHARE_PREFIX}:...'"))
+                continue
             try:
                 rows.append((n, *_split(text), text))
             except ValueError as exc:
-                problems.append(f"line {n} ({_clip(text)!r}): {exc}")
+                problems.append((n, f"line {n} ({_clip(text)!r}): {exc}"))
     elif isinstance(entries, Mapping):
-        rows, problems = [(0, k, c, "") for k, c in entries.items()], []
+        rows, problems = [(0, k, c, "") for k, c in entries.items()], []  # problems: (line, text)
     else:
         raise TypeError(f"entries must be text (one 'Team name: share code' a line) or a dict {{team: code}}, "
                         f"got {type(entries).__name__}")
@@ -111,15 +115,15 @@ def parse_teams(entries) -> tuple[Team, ...]:
                 raise ValueError(f"the share code must be text, got {type(code).__name__}")
             design = parse_code(code)
         except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            problems.append((n, f"{where}: {exc}"))
             continue
         teams.append(Team(name, design, code.strip(), n))
     if len(rows) > MAX_TEAMS:
-        problems.append(f"{len(rows)} teams: rank at most {MAX_TEAMS} at once")
+        problems.append((10**9, f"{len(rows)} teams: rank at most {MAX_TEAMS} at once"))
     if not rows and not problems:
-        problems.append("no team given: paste one line per team, e.g. 'Team Red: eda1:capstone:pay=eda,seed=1'")
+        problems.append((0, "no team given: paste one line per team, e.g. 'Team Red: eda1:capstone:pay=eda,seed=1'"))
     if problems:
-        raise ValueError("\n".join(problems))
+        raise ValueError("\n".join(text for _, text in sorted(problems, key=lambda p: p[0])))  # in line order
     return tuple(teams)
 
 
@@ -133,7 +137,7 @@ def _split(text: str) -> tuple[str, str]:
             raise ValueError("expected 'Team name: share code' (the team's name, a colon, then the code the "
                              "panel's Share button writes)")
         return m.group("name").strip(), m.group("code").strip()
-    name = text[:at].rstrip().removesuffix(":").rpartition(":")[2].strip()
+    name = text[:at].rstrip().removesuffix(":").rpartition(":")[2].strip().rstrip("-–—").strip()
     if not name:
         raise ValueError("no team name: write the team's name, a colon, then its code, e.g. "
                          "'Team Red: eda1:capstone:pay=eda,seed=1'")
