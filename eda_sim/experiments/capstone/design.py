@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from ... import validate as v
 from ...distributions import Exponential, Uniform
-from ...metrics import COMPLETED
-from ...service import Service
 from ...system import System
 from ...workload import Scheduled
 from ..your_system import engine
@@ -196,17 +191,8 @@ def build(design: Design, scenario: Scenario = SCENARIO) -> System:
 # =====================================================================================================
 # Measuring a run
 # =====================================================================================================
-def _done_times(system: System, name: str, n: int) -> np.ndarray:
-    """When each of orders 0..n-1 was first handled at ``name`` (R/R service or consumer group); NaN: never."""
-    component = system.components.get(name)
-    if isinstance(component, Service):
-        return component.done_times(n)
-    log = system.logs[name]
-    out = np.full(n, math.nan)
-    k = min(n, len(log.status))
-    status = np.frombuffer(log.status, dtype=np.int8, count=k)
-    out[:k] = np.where(status == COMPLETED, np.frombuffer(log.done, count=k), math.nan)
-    return out
+#: When each of orders 0..n-1 was first handled at a service or consumer group (NaN: never): the engine's.
+_done_times = engine.step_done
 
 
 def moving_parts(design: Design) -> dict[str, int]:

@@ -9,10 +9,9 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from ... import validate as v
-from ...metrics import IN_FLIGHT
-from ...resilience import OK
 from ...service import Service
 from ...system import System
+from ..your_system.engine import client_answers
 from .design import (
     QUERY_TIME,
     RR_READS,
@@ -48,16 +47,7 @@ class CapstoneResult:
         n = msgs.count
         created = np.frombuffer(msgs.created, count=n).copy()
         if design.place == "rr":
-            # The client's own record of when it stopped waiting: messages.accepted is also written when
-            # the order service publishes its event, which can happen after the app gave up.
-            client = system.component("client")
-            k = min(n, len(client.outcome), len(client.log.status))
-            status = np.frombuffer(client.log.status, dtype=np.int8, count=k)
-            answered = np.full(n, math.nan)
-            answered[:k] = np.where(status > IN_FLIGHT, np.frombuffer(client.log.done, count=k), math.nan)
-            code = np.frombuffer(client.outcome, dtype=np.int8, count=k)
-            ok = np.zeros(n, dtype=bool)
-            ok[:k] = code == OK
+            answered, ok = client_answers(system.component("client"), n)
         else:
             answers = system.component("client.answers").answered
             answered = np.full(n, math.nan)

@@ -250,15 +250,7 @@ def answers(spec: SystemSpec, design: Design, system: System, end: float | None 
             if mid < n:
                 told[mid], ok[mid] = t, good
     elif form == "call":
-        # The client's own record: messages.accepted is also written by a broker when the entry service
-        # publishes, possibly after this client gave up.
-        client = system.component("client")
-        k = min(n, len(client.log.status), len(client.outcome))
-        status = np.frombuffer(client.log.status, dtype=np.int8, count=k)
-        told = np.full(n, math.nan)
-        told[:k] = np.where(status > IN_FLIGHT, np.frombuffer(client.log.done, count=k), math.nan)
-        ok = np.zeros(n, dtype=bool)
-        ok[:k] = np.frombuffer(client.outcome, dtype=np.int8, count=k) == OK
+        told, ok = client_answers(system.component("client"), n)
     else:
         told = np.frombuffer(msgs.accepted, count=n).copy()  # the broker acknowledged the publish
         ok = ~np.isnan(told)
@@ -269,6 +261,19 @@ def answers(spec: SystemSpec, design: Design, system: System, end: float | None 
     ok &= ~gave_up
     told = np.where(gave_up, created + timeout, told)
     return created, told, ok
+
+
+def client_answers(client: Client, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """When a :class:`Client` stopped waiting for each of requests 0..n-1 (NaN: still waiting) and whether
+    the answer was ok, from the client's own log: ``messages.accepted`` is also written by a broker when
+    the entry service publishes, possibly after the client gave up."""
+    k = min(n, len(client.log.status), len(client.outcome))
+    status = np.frombuffer(client.log.status, dtype=np.int8, count=k)
+    told = np.full(n, math.nan)
+    told[:k] = np.where(status > IN_FLIGHT, np.frombuffer(client.log.done, count=k), math.nan)
+    ok = np.zeros(n, dtype=bool)
+    ok[:k] = np.frombuffer(client.outcome, dtype=np.int8, count=k) == OK
+    return told, ok
 
 
 def backlog(system: System) -> tuple[np.ndarray, np.ndarray]:
